@@ -1,0 +1,168 @@
+"""Everything that would make the fake non-repeatable, made repeatable.
+
+- ``Clock``: a fixed fake clock the test can advance; handlers never call ``time.time()``.
+- ``IdSequence``: OpenAI-style prefixed ids from per-test counters; never ``uuid4()``.
+- ``digest`` / ``generate_text``: text and numbers derived from a hash of the request.
+- ``tokenize`` / ``count_tokens``: a small, documented approximation of a BPE tokenizer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Iterator
+
+__all__ = [
+    "Clock",
+    "EPOCH",
+    "IdSequence",
+    "count_tokens",
+    "digest",
+    "generate_text",
+    "stable_json",
+    "tokenize",
+]
+
+#: The fake clock starts here for every test: 2026-01-01T00:00:00Z.
+EPOCH = 1_767_225_600
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+#: Id prefixes and body lengths as the real API shows them.
+_ID_SHAPES: dict[str, tuple[str, int]] = {
+    "chatcmpl-": ("alnum", 29),
+    "req_": ("hex", 32),
+    "fp_": ("hex", 10),
+    "call_": ("alnum", 24),
+}
+
+
+class Clock:
+    """A clock that only moves when told to. Seconds since the Unix epoch."""
+
+    def __init__(self, start: float = EPOCH) -> None:
+        self._start = start
+        self._now = float(start)
+
+    def now(self) -> int:
+        return int(self._now)
+
+    def now_float(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("the fake clock cannot go backwards")
+        self._now += seconds
+
+    def set(self, timestamp: float) -> None:
+        self._now = float(timestamp)
+
+    def reset(self) -> None:
+        self._now = float(self._start)
+
+
+class IdSequence:
+    """Prefixed ids that are unique within a test and identical from run to run.
+
+    ``next("chatcmpl-")`` gives ``chatcmpl-`` followed by a body derived from a hash of the
+    prefix and a per-prefix counter, in the real API's length and alphabet.
+    """
+
+    def __init__(self, seed: str = "pytest-openai-fake") -> None:
+        self._seed = seed
+        self._counters: dict[str, int] = {}
+
+    def next(self, prefix: str) -> str:
+        n = self._counters.get(prefix, 0) + 1
+        self._counters[prefix] = n
+        kind, length = _ID_SHAPES.get(prefix, ("alnum", 24))
+        raw = hashlib.sha256(f"{self._seed}:{prefix}:{n}".encode()).digest()
+        if kind == "hex":
+            body = raw.hex()[:length]
+        else:
+            body = _base62(raw, length)
+        return prefix + body
+
+    def reset(self) -> None:
+        self._counters.clear()
+
+
+def _base62(raw: bytes, length: int) -> str:
+    number = int.from_bytes(raw, "big")
+    chars = []
+    for _ in range(length):
+        number, rem = divmod(number, 62)
+        chars.append(_ALPHABET[rem])
+    return "".join(chars)
+
+
+def stable_json(value: Any) -> str:
+    """The canonical JSON of a value: what is hashed to make replies deterministic."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(*parts: Any) -> bytes:
+    """A SHA-256 digest of any JSON-able parts."""
+    return hashlib.sha256(stable_json(parts).encode()).digest()
+
+
+def _byte_stream(seed: bytes) -> Iterator[int]:
+    counter = 0
+    while True:
+        yield from hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
+        counter += 1
+
+
+_WORDS = (
+    "the a of to and in that is for it as with on this be are by at from or an not which "
+    "can will your we our you more one all also each when there their time into other some "
+    "model answer request result value example system data text test reply simple clear "
+    "short long useful quick careful steady bright calm small large early later first next "
+    "final main key good new same different local common open true false plain direct "
+    "summary point idea plan step part case note detail list item question response context "
+    "change review check build run write read send keep make take give find show use help "
+    "work start finish follow explain describe consider suggest prefer expect include "
+    "return handle improve compare measure order choose record report support update "
+    "river mountain garden window paper signal bridge harbor forest meadow lantern compass "
+    "engine pencil ribbon canvas orchard valley market season morning evening winter summer"
+).split()
+
+
+def generate_text(seed: bytes, *, min_words: int = 12, max_words: int = 36) -> str:
+    """Sentence-shaped text picked from a fixed vocabulary by a hash. Same seed, same text."""
+    stream = _byte_stream(seed)
+    count = min_words + next(stream) % (max_words - min_words + 1)
+    sentences: list[str] = []
+    words: list[str] = []
+    sentence_length = 5 + next(stream) % 8
+    for _ in range(count):
+        words.append(_WORDS[(next(stream) << 8 | next(stream)) % len(_WORDS)])
+        if len(words) >= sentence_length:
+            sentences.append(_sentence(words))
+            words = []
+            sentence_length = 5 + next(stream) % 8
+    if words:
+        sentences.append(_sentence(words))
+    return " ".join(sentences)
+
+
+def _sentence(words: list[str]) -> str:
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + "."
+
+
+# A token is an optional leading space plus a run of at most four letters or digits, or a single
+# other character. That is close to what OpenAI's BPE does for English text (about 4 characters a
+# token) and it is exact about what matters here: the pieces concatenate back to the text.
+_TOKEN = re.compile(r" ?[^\W_]{1,4}| ?[^\w\s]|\s+(?!\S)|\s+|_", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into fake tokens that concatenate back to exactly the text."""
+    return _TOKEN.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))

@@ -1,0 +1,240 @@
+"""OpenAI's error envelope as werkzeug exceptions, and the real API's message texts.
+
+Every error the fake sends is ``{"error": {"message", "type", "param", "code"}}`` with all
+four keys present, as the real API does. Handlers raise these; the app renders them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from werkzeug.exceptions import HTTPException
+
+__all__ = [
+    "DropConnection",
+    "OpenAIError",
+    "bad_request",
+    "check_length",
+    "check_range",
+    "invalid_api_key",
+    "invalid_json",
+    "invalid_type",
+    "invalid_value",
+    "method_not_allowed",
+    "missing_api_key",
+    "missing_required",
+    "model_not_found",
+    "not_found",
+    "server_error",
+    "unknown_parameter",
+    "unknown_url",
+]
+
+# The real API's texts. Kept together so tests and docs can quote them.
+MISSING_API_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header "
+    "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with "
+    "blank username) if you're accessing the API from your browser and are prompted for a "
+    "username. You can obtain an API key from https://platform.openai.com/account/api-keys."
+)
+INVALID_AUTH_HEADER = (
+    "Incorrect API key provided: {shown}. You can find your API key at "
+    "https://platform.openai.com/account/api-keys."
+)
+INVALID_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON. If you have trouble figuring out how to fix this, please contact "
+    "us through our help center at help.openai.com.)"
+)
+MODEL_NOT_FOUND = "The model `{model}` does not exist or you do not have access to it."
+UNKNOWN_URL = "Invalid URL ({method} {path})"
+METHOD_NOT_ALLOWED = "Invalid method for URL ({method} {path})"
+MISSING_REQUIRED = "Missing required parameter: '{param}'."
+UNKNOWN_PARAMETER = "Unrecognized request argument supplied: {param}"
+INVALID_TYPE = "Invalid type for '{param}': expected {expected}, but got {got} instead."
+SERVER_ERROR = (
+    "The server had an error while processing your request. Sorry about that! "
+    "(pytest-openai-fake: {detail})"
+)
+
+
+class OpenAIError(HTTPException):
+    """An HTTP error rendered as OpenAI's JSON error envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(description=message)
+        self.code = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.error_code = code
+        self.extra_headers = dict(headers or {})
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.error_code,
+            }
+        }
+
+    def get_body(self, environ: Any = None, scope: Any = None) -> str:
+        return json.dumps(self.to_api())
+
+    def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
+        return [("Content-Type", "application/json"), *self.extra_headers.items()]
+
+    def __repr__(self) -> str:
+        return f"OpenAIError({self.code}, {self.message!r}, param={self.param!r}, code={self.error_code!r})"
+
+
+class DropConnection(Exception):
+    """Raised inside a response body to make the server cut the connection without a reply."""
+
+
+def bad_request(message: str, *, param: str | None = None, code: str | None = None) -> OpenAIError:
+    return OpenAIError(400, message, param=param, code=code)
+
+
+def missing_required(param: str) -> OpenAIError:
+    return bad_request(MISSING_REQUIRED.format(param=param), param=param, code="missing_required_parameter")
+
+
+def unknown_parameter(param: str) -> OpenAIError:
+    return bad_request(UNKNOWN_PARAMETER.format(param=param), param=param, code="unknown_parameter")
+
+
+def invalid_type(param: str, expected: str, got: object) -> OpenAIError:
+    return bad_request(
+        INVALID_TYPE.format(param=param, expected=expected, got=json_type_name(got)),
+        param=param,
+        code="invalid_type",
+    )
+
+
+def invalid_value(param: str, message: str) -> OpenAIError:
+    return bad_request(message, param=param, code="invalid_value")
+
+
+def invalid_json() -> OpenAIError:
+    return bad_request(INVALID_JSON)
+
+
+def missing_api_key() -> OpenAIError:
+    return OpenAIError(401, MISSING_API_KEY)
+
+
+def invalid_api_key(credential: str) -> OpenAIError:
+    return OpenAIError(401, INVALID_AUTH_HEADER.format(shown=mask_key(credential)), code="invalid_api_key")
+
+
+def model_not_found(model: str) -> OpenAIError:
+    return OpenAIError(404, MODEL_NOT_FOUND.format(model=model), code="model_not_found")
+
+
+def not_found(message: str, *, param: str | None = None) -> OpenAIError:
+    return OpenAIError(404, message, param=param)
+
+
+def unknown_url(method: str, path: str) -> OpenAIError:
+    return OpenAIError(404, UNKNOWN_URL.format(method=method, path=path), code="unknown_url")
+
+
+def method_not_allowed(method: str, path: str, allowed: list[str]) -> OpenAIError:
+    return OpenAIError(
+        405, METHOD_NOT_ALLOWED.format(method=method, path=path), headers={"Allow": ", ".join(sorted(allowed))}
+    )
+
+
+def server_error(detail: str) -> OpenAIError:
+    return OpenAIError(500, SERVER_ERROR.format(detail=detail), type="server_error")
+
+
+def mask_key(credential: str) -> str:
+    """Show a credential the way the real API does: the first few and last four characters."""
+    if len(credential) <= 8:
+        return "*" * len(credential) if credential else "''"
+    return f"{credential[:3]}{'*' * min(len(credential) - 7, 40)}{credential[-4:]}"
+
+
+def json_type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def check_range(param: str, value: object, *, minimum: float | None = None, maximum: float | None = None) -> None:
+    """The real API's 400 for a number outside ``[minimum, maximum]`` (None means unbounded)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    kind = "integer" if isinstance(value, int) else "decimal"
+    if minimum is not None and value < minimum:
+        raise bad_request(
+            f"Invalid '{param}': {kind} below minimum value. Expected a value >= {_num(minimum)}, "
+            f"but got {_num(value)} instead.",
+            param=param,
+            code=f"{kind}_below_min_value",
+        )
+    if maximum is not None and value > maximum:
+        raise bad_request(
+            f"Invalid '{param}': {kind} above maximum value. Expected a value <= {_num(maximum)}, "
+            f"but got {_num(value)} instead.",
+            param=param,
+            code=f"{kind}_above_max_value",
+        )
+
+
+def check_length(param: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> None:
+    """The real API's 400 for an array that is empty or too long."""
+    if not isinstance(value, list):
+        return
+    if minimum is not None and len(value) < minimum:
+        if not value:
+            raise bad_request(
+                f"Invalid '{param}': empty array. Expected an array with minimum length {minimum}, "
+                "but got an empty array instead.",
+                param=param,
+                code="empty_array",
+            )
+        raise bad_request(
+            f"Invalid '{param}': array too short. Expected an array with minimum length {minimum}, "
+            f"but got an array with length {len(value)} instead.",
+            param=param,
+            code="array_below_min_length",
+        )
+    if maximum is not None and len(value) > maximum:
+        raise bad_request(
+            f"Invalid '{param}': array too long. Expected an array with maximum length {maximum}, "
+            f"but got an array with length {len(value)} instead.",
+            param=param,
+            code="array_above_max_length",
+        )
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,173 @@
+"""``FakeOpenAI``: the emulator as an object — an app, its server thread, and its state.
+
+Usable without pytest::
+
+    with FakeOpenAI() as fake:
+        client = fake.client()
+        client.chat.completions.create(model="gpt-4o", messages=[...])
+        assert fake.requests.last.endpoint == "chat.completions.create"
+"""
+
+from __future__ import annotations
+
+import ssl
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .app import FakeApp, Problem
+from .capture import RequestLog
+from .determinism import Clock
+from .providers import get_provider
+from .server import ServerThread
+from .state import Store
+
+if TYPE_CHECKING:
+    import httpx2
+    import openai
+
+__all__ = ["FakeOpenAI"]
+
+#: The key the fake's own clients send. Any non-empty Bearer token is accepted.
+FAKE_API_KEY = "sk-fake-pytest-openai-fake"
+
+
+class FakeOpenAI:
+    """An in-memory OpenAI API on ``http://127.0.0.1:<port>``.
+
+    ``port=0`` (the default) picks a free ephemeral port. ``base_url`` is what an SDK client
+    needs (``http://127.0.0.1:<port>/v1``); ``url`` is the server root.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, provider: str = "openai") -> None:
+        self.provider = get_provider(provider)
+        self.app = FakeApp(self.provider)
+        self._server = ServerThread(self.app, host=host, port=port)
+        self._http_client: httpx2.Client | None = None
+        self._ssl_context: ssl.SSLContext | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> FakeOpenAI:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._http_client is not None:
+            self._http_client.close()
+            self._http_client = None
+        self._server.stop()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server.running
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. ``http://127.0.0.1:4747``."""
+        return self._server.url
+
+    @property
+    def base_url(self) -> str:
+        """What an SDK's ``base_url`` should be, e.g. ``http://127.0.0.1:4747/v1``."""
+        return self._server.url + self.provider.base_path
+
+    # -- state and inspection ------------------------------------------------------------------
+
+    @property
+    def requests(self) -> RequestLog:
+        """Every API request answered since the last reset, oldest first."""
+        return self.app.requests
+
+    @property
+    def state(self) -> Store:
+        return self.app.state
+
+    @property
+    def clock(self) -> Clock:
+        """The fake clock behind every ``created`` timestamp. ``fake.clock.advance(60)``."""
+        return self.app.clock
+
+    def reset(self) -> None:
+        """Back to a fresh fake: no requests, no stored objects, full catalog, clock at start."""
+        self.app.reset()
+
+    def configure(self, *, models: Iterable[str] | None = None, strict: bool | None = None) -> None:
+        """Per-test settings, as the ``openai_fake`` marker applies them.
+
+        ``models``: only these models exist. ``strict``: whether problems (a request no route
+        matches, an exception inside the fake) fail the test; on by default.
+        """
+        with self.app.lock:
+            if models is not None:
+                self.app.state.models.restrict(models)
+            if strict is not None:
+                self.app.strict = strict
+
+    @property
+    def strict(self) -> bool:
+        return self.app.strict
+
+    def take_problems(self) -> list[Problem]:
+        """The problems seen since the last call (and forget them)."""
+        return self.app.take_problems()
+
+    # -- clients -------------------------------------------------------------------------------
+
+    def client(self, **kwargs: Any) -> openai.OpenAI:
+        """An ``openai.OpenAI`` pointed at this fake (``max_retries=0``; override any argument).
+
+        Clients share one HTTP connection pool, so making one costs well under a millisecond.
+        """
+        import openai
+
+        if self._http_client is None:
+            self._http_client = openai.DefaultHttpx2Client(verify=self._ssl())
+        options: dict[str, Any] = {
+            "base_url": self.base_url,
+            "api_key": FAKE_API_KEY,
+            "max_retries": 0,
+            "http_client": self._http_client,
+        }
+        options.update(kwargs)
+        return openai.OpenAI(**options)
+
+    def async_client(self, *, keep_alive: bool = True, **kwargs: Any) -> openai.AsyncOpenAI:
+        """An ``openai.AsyncOpenAI`` pointed at this fake, with its own HTTP client.
+
+        Async connection pools belong to one event loop, so each async client gets a fresh one
+        (cheap: the TLS context is built once per fake). Close it with ``await client.close()``;
+        ``keep_alive=False`` keeps no idle connections, for when nobody will close it.
+        """
+        import httpx2
+        import openai
+
+        options: dict[str, Any] = {
+            "base_url": self.base_url,
+            "api_key": FAKE_API_KEY,
+            "max_retries": 0,
+        }
+        options.update(kwargs)
+        if "http_client" not in kwargs:
+            limits = {} if keep_alive else {"limits": httpx2.Limits(max_keepalive_connections=0)}
+            options["http_client"] = openai.DefaultAsyncHttpx2Client(verify=self._ssl(), **limits)
+        return openai.AsyncOpenAI(**options)
+
+    def _ssl(self) -> ssl.SSLContext:
+        # Building the default CA context is what makes a new SDK client cost ~50 ms.
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
+
+    def __repr__(self) -> str:
+        state = self.base_url if self.running else "stopped"
+        return f"<FakeOpenAI {self.provider.name} {state}>"

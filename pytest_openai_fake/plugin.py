@@ -1,0 +1,172 @@
+"""The pytest11 entry point: options, the ``openai_fake`` marker, fixtures. No HTTP code here.
+
+One ``FakeOpenAI`` server per pytest session (per xdist worker), started the first time a test
+asks for it and kept on ``config.stash``. The function-scoped ``openai_server`` resets it before
+every test and applies the test's marker; at the end of the test it raises whatever problems
+the fake saw (an exception inside the fake, a request no route matched).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any, Collection, Iterator
+
+import pytest
+
+from .fake import FakeOpenAI
+from .server import PortInUseError
+
+__all__ = ["async_openai_client", "openai_client", "openai_server"]
+
+MARKER = "openai_fake"
+PORT_ENV = "PYTEST_OPENAI_FAKE_PORT"
+_SERVER = pytest.StashKey[FakeOpenAI]()
+_ITEM_SERVER = pytest.StashKey[FakeOpenAI]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("openai-fake", "pytest-openai-fake")
+    group.addoption(
+        "--openai-fake-port",
+        dest="openai_fake_port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=(
+            "port of the fake OpenAI server (default 0: an ephemeral port). Under pytest-xdist, "
+            "worker gwN uses PORT+N. Also ini openai_fake_port and env " + PORT_ENV + "."
+        ),
+    )
+    parser.addini("openai_fake_port", help="port of the fake OpenAI server (0 = ephemeral)", default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(models=None, strict=True): configure the fake OpenAI server for this test. "
+        "models: the only model ids that exist; strict: fail the test when the fake raised or "
+        "got a request it has no route for.",
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    fake = config.stash.get(_SERVER, None)
+    if fake is not None:
+        fake.stop()
+        del config.stash[_SERVER]
+
+
+def configured_port(config: pytest.Config) -> int:
+    """The port from ``--openai-fake-port``, else ini, else env; shifted by the xdist worker."""
+    value: Any = config.getoption("openai_fake_port")
+    source = "--openai-fake-port"
+    if value is None:
+        value, source = config.getini("openai_fake_port"), "openai_fake_port (ini)"
+    if value in (None, ""):
+        value, source = os.environ.get(PORT_ENV), PORT_ENV
+    if value in (None, ""):
+        return 0
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{source}: expected a port number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise pytest.UsageError(f"{source}: port {port} is out of range 0-65535")
+    return port + _xdist_offset() if port else 0
+
+
+def _xdist_offset() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def _marker_options(*, models: Collection[str] | None = None, strict: bool = True) -> dict[str, Any]:
+    """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker."""
+    if models is not None:
+        if isinstance(models, (str, bytes)) or not isinstance(models, Collection):
+            raise TypeError(f"models= must be a list of model ids, got {type(models).__name__} {models!r}")
+        bad = [m for m in models if not isinstance(m, str) or not m]
+        if bad:
+            raise TypeError(f"models= must contain non-empty strings, got {bad!r}")
+        models = list(models)
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict= must be True or False, got {strict!r}")
+    return {"models": models, "strict": strict}
+
+
+def marker_options(node: pytest.Item) -> dict[str, Any]:
+    """The merged ``openai_fake`` markers of a test (the closest one wins per keyword)."""
+    merged: dict[str, Any] = {}
+    for mark in reversed(list(node.iter_markers(MARKER))):
+        try:
+            bound = inspect.signature(_marker_options).bind(*mark.args, **mark.kwargs)
+            _marker_options(**bound.arguments)
+        except TypeError as exc:
+            raise pytest.UsageError(f"@pytest.mark.{MARKER} on {node.nodeid}: {exc}") from None
+        merged.update(bound.arguments)
+    return _marker_options(**merged)
+
+
+def _session_server(config: pytest.Config) -> FakeOpenAI:
+    fake = config.stash.get(_SERVER, None)
+    if fake is None:
+        fake = FakeOpenAI(port=configured_port(config))
+        try:
+            fake.start()
+        except PortInUseError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.stash[_SERVER] = fake
+    return fake
+
+
+@pytest.fixture
+def openai_server(request: pytest.FixtureRequest) -> Iterator[FakeOpenAI]:
+    """The fake OpenAI server, reset for this test and configured by its ``openai_fake`` marker.
+
+    ``openai_server.base_url`` for any client; ``openai_server.requests`` to assert on calls.
+    """
+    options = marker_options(request.node)
+    fake = _session_server(request.config)
+    fake.reset()
+    fake.configure(**options)
+    request.node.stash[_ITEM_SERVER] = fake
+    yield fake
+    problems = fake.take_problems()
+    if problems and fake.strict:
+        listing = "\n\n".join(str(p) for p in problems)
+        pytest.fail(
+            f"pytest-openai-fake saw {len(problems)} problem(s) during this test "
+            f"(use @pytest.mark.{MARKER}(strict=False) if they are expected):\n\n{listing}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def openai_client(openai_server: FakeOpenAI) -> Any:
+    """An ``openai.OpenAI`` client for the fake (``max_retries=0``; shares one HTTP pool)."""
+    return openai_server.client()
+
+
+@pytest.fixture
+def async_openai_client(openai_server: FakeOpenAI) -> Any:
+    """An ``openai.AsyncOpenAI`` client for the fake (``max_retries=0``).
+
+    It keeps no idle connections: they would belong to this test's event loop, which is gone
+    by the time fixtures are torn down, and a sync fixture cannot await their closing.
+    """
+    return openai_server.async_client(keep_alive=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    fake = item.stash.get(_ITEM_SERVER, None)
+    if fake is not None and report.failed and report.when == "call":
+        requests = fake.requests.snapshot()
+        if requests:
+            lines = [f"{i + 1:>3}. {r.summary()}" for i, r in enumerate(requests)]
+            report.sections.append(("OpenAI calls", "\n".join(lines)))
+        else:
+            report.sections.append(("OpenAI calls", "(none)"))
+    return report

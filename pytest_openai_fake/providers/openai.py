@@ -1,0 +1,93 @@
+"""The OpenAI profile. Its catalog is every model the installed ``openai`` SDK names."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import typing
+from dataclasses import dataclass, field
+
+import typing_extensions
+
+__all__ = ["OPENAI", "ModelCard", "Provider", "sdk_model_ids"]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    id: str
+    created: int
+    owned_by: str = "system"
+
+    def to_api(self) -> dict[str, object]:
+        return {"id": self.id, "object": "model", "created": self.created, "owned_by": self.owned_by}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What differs between providers, as data. Handlers read these flags."""
+
+    name: str
+    base_path: str
+    default_port: int
+    catalog: tuple[ModelCard, ...] = field(repr=False)
+    #: Arguments the SDK's params TypedDict does not name are a 400, as on api.openai.com.
+    reject_unknown_params: bool = True
+    #: Sent as ``openai-version`` on every response.
+    api_version: str = "2020-10-01"
+
+
+# (module, attribute) of every Literal of model names the SDK defines, and for params whose
+# model field carries its own Literal, (module, TypedDict, "model").
+_MODEL_LITERALS = (
+    ("openai.types.shared.chat_model", "ChatModel"),
+    ("openai.types.shared.responses_model", "ResponsesModel"),
+    ("openai.types.embedding_model", "EmbeddingModel"),
+    ("openai.types.image_model", "ImageModel"),
+    ("openai.types.moderation_model", "ModerationModel"),
+    ("openai.types.audio_model", "AudioModel"),
+    ("openai.types.audio.speech_model", "SpeechModel"),
+    ("openai.types.video_model", "VideoModel"),
+)
+_MODEL_FIELDS = (("openai.types.completion_create_params", "CompletionCreateParamsBase", "model"),)
+
+
+def _strings(tp: object) -> list[str]:
+    origin = typing_extensions.get_origin(tp)
+    args = typing_extensions.get_args(tp)
+    if origin in (typing.Literal, typing_extensions.Literal):
+        return [a for a in args if isinstance(a, str)]
+    if origin in (typing_extensions.Annotated, typing.Annotated):
+        return _strings(args[0])
+    return [s for a in args for s in _strings(a)]
+
+
+def sdk_model_ids() -> list[str]:
+    """Model ids named by the installed SDK, in the SDK's order, without duplicates."""
+    ids: list[str] = []
+    for module_name, attr in _MODEL_LITERALS:
+        try:
+            ids.extend(_strings(getattr(importlib.import_module(module_name), attr)))
+        except (ImportError, AttributeError):  # an older or newer SDK without that literal
+            continue
+    for module_name, typed_dict, key in _MODEL_FIELDS:
+        try:
+            hints = typing_extensions.get_type_hints(
+                getattr(importlib.import_module(module_name), typed_dict), include_extras=True
+            )
+            ids.extend(_strings(hints[key]))
+        except (ImportError, AttributeError, KeyError):
+            continue
+    return list(dict.fromkeys(ids))
+
+
+def _created(model_id: str) -> int:
+    # A stable, plausible creation time between 2023-01-01 and 2026-01-01.
+    offset = int.from_bytes(hashlib.sha256(model_id.encode()).digest()[:4], "big") % (3 * 365 * 86400)
+    return 1_672_531_200 + offset
+
+
+def _catalog() -> tuple[ModelCard, ...]:
+    return tuple(ModelCard(model_id, _created(model_id)) for model_id in sdk_model_ids())
+
+
+OPENAI = Provider(name="openai", base_path="/v1", default_port=4747, catalog=_catalog())

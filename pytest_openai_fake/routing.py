@@ -1,0 +1,111 @@
+"""Resources, their routes and the context a handler receives.
+
+A resource module declares ``chat = Resource("chat")`` and decorates handlers with
+``@chat.route("POST", "/chat/completions", endpoint="chat.completions.create")``. The endpoint
+name is the SDK call path; capture, scripting, faults and the coverage table all key on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from werkzeug.routing import Map, Rule, Submount
+from werkzeug.wrappers import Request
+
+from . import errors, params
+
+if TYPE_CHECKING:
+    from .determinism import Clock, IdSequence
+    from .providers.openai import Provider
+    from .state import Store
+
+__all__ = ["Ctx", "FakeRequest", "Resource", "Route", "build_map"]
+
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    endpoint: str
+    handler: Handler
+
+
+class Resource:
+    """A family of endpoints (``chat``, ``models`` ...): a name and its routes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+
+    def route(self, method: str, path: str, *, endpoint: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(method.upper(), path, endpoint, handler))
+            return handler
+
+        return register
+
+
+def build_map(resources: Iterable[Resource], base_path: str) -> tuple[Map, dict[str, Route]]:
+    """A werkzeug Map with every route under ``base_path`` (``/v1``), and endpoint -> Route."""
+    routes = {route.endpoint: route for resource in resources for route in resource.routes}
+    rules = [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in routes.values()]
+    url_map = Map([Submount(base_path, rules)] if base_path else rules, strict_slashes=False, merge_slashes=False)
+    return url_map, routes
+
+
+class FakeRequest(Request):
+    """A werkzeug request whose bad JSON is the real API's 400, not werkzeug's HTML page."""
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        raise errors.invalid_json()
+
+
+@dataclass
+class Ctx:
+    """Everything a handler may use: the request, the store, the clock, ids and the provider."""
+
+    request: FakeRequest
+    state: Store
+    clock: Clock
+    ids: IdSequence
+    provider: Provider
+    endpoint: str
+    _body: Any = field(default=None, repr=False)
+
+    def json(self, params_type: type | None = None, *, allow_unknown: bool = False) -> dict[str, Any]:
+        """The JSON object body, validated against the SDK's params TypedDict when given."""
+        body = self.body_json()
+        if not isinstance(body, dict):
+            raise errors.bad_request(
+                "Invalid body: the request body must be a JSON object." if body is not None else errors.INVALID_JSON
+            )
+        if params_type is not None:
+            self.validate(body, params_type, allow_unknown=allow_unknown)
+        return body
+
+    def validate(self, body: dict[str, Any], params_type: type, *, allow_unknown: bool = False) -> None:
+        """400 unless ``body`` fits the SDK's params TypedDict (see ``params.validate``)."""
+        params.validate(body, params_type, allow_unknown=allow_unknown or not self.provider.reject_unknown_params)
+
+    def body_json(self) -> Any:
+        if self._body is None:
+            raw = self.request.get_data(cache=True)
+            if not raw.strip():
+                self._body = {}
+            else:
+                try:
+                    self._body = json.loads(raw)
+                except ValueError:
+                    raise errors.invalid_json() from None
+        return self._body
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        return self.request.args.get(name, default)
+
+    def require_model(self, model: str) -> None:
+        """404 ``model_not_found`` unless ``model`` is in this test's catalog."""
+        self.state.models.require(model)

@@ -1,0 +1,30 @@
+"""Shared fixtures: strict SDK clients (every response must validate) and a clean pytester."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_openai_fake import FakeOpenAI
+
+
+@pytest.fixture
+def client(openai_server: FakeOpenAI) -> Any:
+    """``openai.OpenAI`` with ``_strict_response_validation=True``."""
+    return openai_server.client(_strict_response_validation=True)
+
+
+@pytest.fixture
+def async_client(openai_server: FakeOpenAI) -> Any:
+    """``openai.AsyncOpenAI`` with ``_strict_response_validation=True``."""
+    return openai_server.async_client(keep_alive=False, _strict_response_validation=True)
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """``pytester`` that does not inherit this run's PYTEST_ADDOPTS or port settings."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.delenv("PYTEST_OPENAI_FAKE_PORT", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    return pytester
