@@ -188,11 +188,16 @@ def json_type_name(value: object) -> str:
     return type(value).__name__
 
 
-def check_range(param: str, value: object, *, minimum: float | None = None, maximum: float | None = None) -> None:
-    """The real API's 400 for a number outside ``[minimum, maximum]`` (None means unbounded)."""
+def check_range(
+    param: str, value: object, *, minimum: float | None = None, maximum: float | None = None, decimal: bool = False
+) -> None:
+    """The real API's 400 for a number outside ``[minimum, maximum]`` (None means unbounded).
+
+    ``decimal``: the parameter is a number, not an integer (the message says so even for 3).
+    """
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
-    kind = "integer" if isinstance(value, int) else "decimal"
+    kind = "decimal" if decimal or not isinstance(value, int) else "integer"
     if minimum is not None and value < minimum:
         raise bad_request(
             f"Invalid '{param}': {kind} below minimum value. Expected a value >= {_num(minimum)}, "

@@ -1,0 +1,120 @@
+"""Per-call cost of the fake, as ratios against the SDK's own in-memory floor, in one run.
+
+    python benchmarks/bench_chat.py [--calls 2000] [--repeats 5]
+
+Rows:
+- floor: ``chat.completions.create`` through ``httpx2.MockTransport`` returning a fixed body —
+  what the SDK itself costs with no network and no server.
+- fake: the same call against ``FakeOpenAI`` (the server the pytest fixtures use), through a
+  client made the way ``openai_client`` makes it.
+- fake, stream: the same request with ``stream=True``, consumed to the end.
+Also: server start and stop, and the per-test fixture overhead (reset + marker config + client).
+Targets (issue 2): fake/floor <= 2.5 (aim 2.0); fixture overhead <= 2 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Callable
+
+import httpx2
+import openai
+
+from pytest_openai_fake import FakeOpenAI
+
+MESSAGES = [{"role": "user", "content": "Summarise: the quick brown fox jumps over the lazy dog."}]
+
+
+def per_call(fn: Callable[[], object], calls: int, repeats: int) -> float:
+    """Median over ``repeats`` of the mean seconds per call over ``calls`` calls."""
+    for _ in range(min(200, calls)):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - start) / calls)
+    return statistics.median(samples)
+
+
+def floor_client(body: bytes) -> openai.OpenAI:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        request.read()
+        return httpx2.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return openai.OpenAI(
+        base_url="http://floor.invalid/v1",
+        api_key="sk-floor",
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    rows: list[tuple[str, float, str]] = []
+    with FakeOpenAI() as fake:
+        client = fake.client()
+        # The floor returns exactly what the fake returns for this request.
+        body = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MESSAGES).http_response.content
+        floor = floor_client(body)
+        json.loads(body)
+
+        def call_floor() -> object:
+            return floor.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def call_fake() -> object:
+            return client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def call_stream() -> object:
+            return list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
+
+        floor_s = per_call(call_floor, args.calls, args.repeats)
+        fake_s = per_call(call_fake, args.calls, args.repeats)
+        stream_s = per_call(call_stream, max(1, args.calls // 4), args.repeats)
+        rows.append(("floor: SDK via httpx2.MockTransport", floor_s, "1.00x"))
+        rows.append(("fake: chat.completions.create", fake_s, f"{fake_s / floor_s:.2f}x"))
+        rows.append(("fake: same, stream=True (consumed)", stream_s, f"{stream_s / floor_s:.2f}x"))
+
+        def fixture_overhead() -> object:
+            fake.reset()
+            fake.configure(models=None, strict=True)
+            return fake.client()
+
+        overhead_s = per_call(fixture_overhead, 500, args.repeats)
+
+    starts, stops = [], []
+    for _ in range(20):
+        fake = FakeOpenAI()
+        t0 = time.perf_counter()
+        fake.start()
+        t1 = time.perf_counter()
+        fake.stop()
+        t2 = time.perf_counter()
+        starts.append(t1 - t0)
+        stops.append(t2 - t1)
+
+    width = max(len(r[0]) for r in rows) + 2
+    print(f"{'per call':<{width}}{'µs':>10}{'ratio':>10}")
+    for name, seconds, ratio in rows:
+        print(f"{name:<{width}}{seconds * 1e6:>10.0f}{ratio:>10}")
+    print()
+    print(f"{'lifecycle':<{width}}{'ms':>10}")
+    print(f"{'server start (median of 20)':<{width}}{statistics.median(starts) * 1e3:>10.2f}")
+    print(f"{'server stop (median of 20)':<{width}}{statistics.median(stops) * 1e3:>10.2f}")
+    print(f"{'per-test fixture overhead':<{width}}{overhead_s * 1e3:>10.3f}")
+    ratio = fake_s / floor_s
+    verdict = "meets" if ratio <= 2.5 and overhead_s <= 0.002 else "MISSES"
+    print(f"\n{verdict} the targets: fake/floor {ratio:.2f}x (<= 2.5x), fixture overhead {overhead_s * 1e3:.3f} ms (<= 2 ms)")
+
+
+if __name__ == "__main__":
+    main()
