@@ -51,7 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: port {port} on {args.host} is already in use; choose another with --port (0 picks a free one)", file=sys.stderr)
         return 2
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Installed explicitly: a parent may have left SIGINT ignored or at its default (kill).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     print(f"pytest-openai-fake {__version__} emulating {args.provider} at {fake.base_url} (Ctrl-C to stop)", flush=True)
     try:
         while not stop.wait(0.5):
