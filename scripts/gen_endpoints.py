@@ -1,0 +1,36 @@
+"""Write ENDPOINTS.md from the route registry: ``python scripts/gen_endpoints.py``.
+
+``tests/unit/test_endpoints_doc.py`` fails when the file is out of date.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pytest_openai_fake.providers import PROVIDERS
+from pytest_openai_fake.resources import ALL_RESOURCES
+
+TARGET = Path(__file__).resolve().parent.parent / "ENDPOINTS.md"
+
+
+def render() -> str:
+    lines = [
+        "# Endpoints",
+        "",
+        "Generated from the route registry by `python scripts/gen_endpoints.py`; do not edit.",
+        "The endpoint name is the SDK call path: the request log, scripting and faults use it.",
+        "",
+    ]
+    for provider in PROVIDERS.values():
+        lines += [f"## {provider.name} (base path `{provider.base_path}`)", "", "| endpoint | method | path |", "|---|---|---|"]
+        for resource in ALL_RESOURCES:
+            for route in resource.routes:
+                lines.append(f"| `{route.endpoint}` | {route.method} | `{provider.base_path}{route.path}` |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    TARGET.write_text(render())
+    sys.stdout.write(f"wrote {TARGET}\n")
