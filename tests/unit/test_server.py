@@ -1,0 +1,728 @@
+"""ServerThread: keep-alive, framing, request bodies, faults and lifecycle, over real loopback HTTP.
+
+These use ServerThread directly with small WSGI apps (no plugin fixtures) and talk to it with
+the real ``openai`` SDK, ``httpx2`` or raw sockets. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import httpcore2  # noqa: F401 - see the note below
+import httpx2
+import openai
+import pytest
+
+from pytest_openai_fake import server as server_module
+from pytest_openai_fake.errors import DropConnection
+from pytest_openai_fake.server import PortInUseError, ServerThread
+
+# httpx2 imports httpcore2 lazily, on the first request, and caches httpcore2's exception classes
+# to translate them. If that first import happens inside an in-process ``pytester.runpytest()``,
+# pytester drops the module afterwards, the next import makes new classes, and every later
+# connection error escapes as a raw ``httpcore2.ReadError`` instead of ``openai.APIConnectionError``.
+# Importing it at collection time keeps one httpcore2 for the whole session.
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+TIMEOUT = 5.0
+
+COMPLETION = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "gpt-4o",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "hi", "refusal": None},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
+    ],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+COMPLETION_BYTES = json.dumps(COMPLETION).encode()
+MESSAGES: Any = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[WSGIApp], ServerThread]]:
+    """Start a ServerThread for an app; all are stopped at teardown."""
+    servers: list[ServerThread] = []
+
+    def start(app: WSGIApp) -> ServerThread:
+        server = ServerThread(app)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx2.Client]:
+    with httpx2.Client(timeout=TIMEOUT) as client:
+        yield client
+
+
+def sdk_client(server: ServerThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="sk-test", max_retries=0, timeout=TIMEOUT)
+
+
+class PeerRecorder:
+    """A JSON app that records the client's port for every request (the server's view)."""
+
+    def __init__(self, body: bytes = COMPLETION_BYTES) -> None:
+        self.body = body
+        self.peer_ports: list[int] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.peer_ports.append(int(environ["REMOTE_PORT"]))
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(self.body)))])
+        return [self.body]
+
+
+def body_digest_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Reads the whole body and answers its length, sha256 and the client port."""
+    data = environ["wsgi.input"].read()
+    payload = json.dumps(
+        {
+            "length": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "peer": int(environ["REMOTE_PORT"]),
+            "content_length": environ.get("CONTENT_LENGTH"),
+        }
+    ).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [payload]  # a list without Content-Length: the server adds it
+
+
+def raw_request(port: int, data: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    sock.sendall(data)
+    return sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    chunks = []
+    for _ in range(10_000):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_one_response(sock: socket.socket) -> tuple[bytes, dict[str, str], bytes]:
+    """Read one Content-Length-framed response: (status line, lower-cased headers, body).
+
+    Reads byte-exactly (no read-ahead), so pipelined responses stay on the socket.
+    """
+    head = b""
+    for _ in range(65536):
+        if head.endswith(b"\r\n\r\n"):
+            break
+        byte = sock.recv(1)
+        assert byte, f"connection closed mid-response: {head!r}"
+        head += byte
+    status, *lines = head[:-4].decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    length = int(headers["content-length"])
+    body = b""
+    for _ in range(10_000):
+        if len(body) >= length:
+            break
+        chunk = sock.recv(length - len(body))
+        assert chunk, "connection closed mid-body"
+        body += chunk
+    return status.encode(), headers, body
+
+
+# -- keep-alive and framing ---------------------------------------------------------------------
+
+
+def test_sdk_calls_reuse_one_connection(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    app = PeerRecorder()
+    server = serve(app)
+    client = sdk_client(server)
+
+    for _ in range(5):
+        completion = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        assert completion.choices[0].message.content == "hi"
+
+    assert len(app.peer_ports) == 5
+    assert len(set(app.peer_ports)) == 1, "every call should ride the same keep-alive connection"
+
+
+def test_response_headers_allow_keep_alive(serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client) -> None:
+    server = serve(PeerRecorder())
+
+    response = http.get(server.url + "/v1/anything")
+
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(len(COMPLETION_BYTES))
+    assert "transfer-encoding" not in response.headers
+    assert response.headers.get("connection", "").lower() != "close"
+    assert response.content == COMPLETION_BYTES
+
+
+def test_list_body_without_content_length_gets_one(
+    serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client
+) -> None:
+    server = serve(body_digest_app)
+
+    response = http.get(server.url + "/")
+
+    assert response.headers["content-length"] == str(len(response.content))
+    assert "transfer-encoding" not in response.headers
+
+
+def test_app_date_and_server_headers_are_not_duplicated(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response(
+            "200 OK",
+            [("Date", "Thu, 01 Jan 1970 00:00:00 GMT"), ("Server", "fake"), ("Content-Length", "0")],
+        )
+        return []
+
+    server = serve(app)
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        head = b""
+        for _ in range(1000):
+            if head.endswith(b"\r\n\r\n"):
+                break
+            head += sock.recv(1)
+
+    assert head.lower().count(b"\r\ndate:") == 1
+    assert b"\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n" in head
+    assert head.lower().count(b"\r\nserver:") == 1
+    assert b"\r\nServer: fake\r\n" in head
+
+
+def test_non_streamed_reply_is_one_write(
+    serve: Callable[[WSGIApp], ServerThread], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status line, headers and body go out in a single socket write."""
+    writes: list[bytes] = []
+    original_setup = server_module._Handler.setup
+
+    def counting_setup(self: Any) -> None:
+        original_setup(self)
+        raw_write: Callable[[bytes], int] = self.wfile.write
+
+        def write(data: bytes) -> int:
+            writes.append(bytes(data))
+            return raw_write(data)
+
+        self.wfile.write = write
+
+    monkeypatch.setattr(server_module._Handler, "setup", counting_setup)
+    server = serve(PeerRecorder())
+
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        _, _, body = read_one_response(sock)
+
+    assert body == COMPLETION_BYTES
+    assert len(writes) == 1
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(COMPLETION_BYTES)
+
+
+def test_nodelay_on_accepted_sockets(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    seen: list[int] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        sock = environ["werkzeug.socket"]
+        seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        start_response("204 No Content", [])
+        return []
+
+    server = serve(app)
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        assert sock.recv(65536).startswith(b"HTTP/1.1 204")
+
+    assert seen and seen[0] != 0
+
+
+def test_head_and_204_keep_the_connection(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    app = PeerRecorder()
+    server = serve(app)
+
+    with raw_request(server.port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        data = b""
+        for _ in range(100):
+            data += sock.recv(65536)
+            if data.endswith(b"\r\n\r\n"):
+                break
+        assert data.startswith(b"HTTP/1.1 200 OK")
+        assert f"Content-Length: {len(COMPLETION_BYTES)}".encode() in data
+        assert not data.partition(b"\r\n\r\n")[2], "HEAD replies carry no body"
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        _, _, body = read_one_response(sock)
+
+    assert body == COMPLETION_BYTES
+    assert len(set(app.peer_ports)) == 1
+
+
+def test_client_connection_close_is_honoured(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    server = serve(PeerRecorder())
+
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") as sock:
+        data = read_until_closed(sock)
+
+    assert data.startswith(b"HTTP/1.1 200 OK")
+    assert b"\r\nConnection: close\r\n" in data
+    assert data.endswith(COMPLETION_BYTES)
+
+
+def test_http10_client_gets_a_closed_connection(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    server = serve(PeerRecorder())
+
+    with raw_request(server.port, b"GET / HTTP/1.0\r\n\r\n") as sock:
+        data = read_until_closed(sock)
+
+    assert b"\r\nContent-Length: " in data
+    assert data.endswith(COMPLETION_BYTES)
+
+
+def test_http10_stream_is_close_delimited(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        yield b"data: 1\n\n"
+        yield b"data: 2\n\n"
+
+    server = serve(app)
+    with raw_request(server.port, b"GET / HTTP/1.0\r\n\r\n") as sock:
+        data = read_until_closed(sock)
+
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"chunked" not in head.lower()
+    assert body == b"data: 1\n\ndata: 2\n\n"
+
+
+# -- streaming ----------------------------------------------------------------------------------
+
+
+def test_first_chunk_arrives_before_the_generator_finishes(
+    serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client
+) -> None:
+    release = threading.Event()
+    released_in_time: list[bool] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        yield b"data: first\n\n"
+        released_in_time.append(release.wait(TIMEOUT))
+        yield b"data: second\n\n"
+
+    server = serve(app)
+    with http.stream("GET", server.url + "/stream") as response:
+        assert response.headers["transfer-encoding"] == "chunked"
+        assert "content-length" not in response.headers
+        chunks = response.iter_raw()
+        assert next(chunks) == b"data: first\n\n"
+        release.set()
+        rest = b"".join(chunks)
+
+    assert rest == b"data: second\n\n"
+    assert released_in_time == [True], "the first chunk was held back until the generator finished"
+
+
+def test_sdk_stream_over_chunked_sse(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    def event(content: str, finish: str | None) -> bytes:
+        chunk = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-4o",
+            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish, "logprobs": None}],
+        }
+        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        yield event("Hel", None)
+        yield b""  # empty items must not end the chunked body
+        yield event("lo", "stop")
+        yield b"data: [DONE]\n\n"
+
+    server = serve(app)
+    client = sdk_client(server)
+
+    for _ in range(2):  # and the connection is reusable afterwards
+        stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+        assert "".join(c.choices[0].delta.content or "" for c in stream) == "Hello"
+
+
+def test_start_response_inside_the_generator(serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        yield b"made"
+
+    server = serve(app)
+    response = http.post(server.url + "/")
+
+    assert response.status_code == 201
+    assert response.text == "made"
+
+
+# -- request bodies -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 8191, 8192, 65537, 1_000_003])
+def test_request_bodies_are_read_fully(
+    serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client, size: int
+) -> None:
+    server = serve(body_digest_app)
+    payload = bytes(i % 251 for i in range(size))
+
+    first = http.post(server.url + "/upload", content=payload).json()
+    second = http.post(server.url + "/upload", content=b"next").json()
+
+    assert first["length"] == size
+    assert first["sha256"] == hashlib.sha256(payload).hexdigest()
+    assert second["length"] == 4
+    assert second["peer"] == first["peer"], "the next request should reuse the connection"
+
+
+def test_unread_request_body_does_not_leak_into_the_next_request(
+    serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client
+) -> None:
+    app = PeerRecorder()  # never reads wsgi.input
+    server = serve(app)
+
+    for size in (10, 100_000, 0):
+        response = http.post(server.url + "/ignore", content=b"x" * size)
+        assert response.content == COMPLETION_BYTES
+
+    assert len(set(app.peer_ports)) == 1
+
+
+def test_chunked_request_body(serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client) -> None:
+    server = serve(body_digest_app)
+    parts = [b"a" * 10, b"b" * 70_000, b"", b"c"]
+
+    first = http.post(server.url + "/upload", content=iter(parts)).json()
+    second = http.post(server.url + "/upload", content=b"next").json()
+
+    assert first["length"] == 70_011
+    assert first["sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
+    assert first["content_length"] == "70011"
+    assert second["length"] == 4
+    assert second["peer"] == first["peer"]
+
+
+def test_chunked_request_with_extensions_and_trailers(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    server = serve(body_digest_app)
+    request = (
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    )
+
+    with raw_request(server.port, request + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        _, _, first = read_one_response(sock)
+        _, _, second = read_one_response(sock)
+
+    assert json.loads(first)["sha256"] == hashlib.sha256(b"hello world").hexdigest()
+    assert json.loads(second)["length"] == 0
+
+
+def test_malformed_chunked_body_gets_400_and_close(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    server = serve(body_digest_app)
+    request = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+
+    with raw_request(server.port, request) as sock:
+        data = read_until_closed(sock)
+
+    assert data.startswith(b"HTTP/1.1 400")
+    assert json.loads(data.partition(b"\r\n\r\n")[2])["error"]["type"] == "invalid_request_error"
+
+
+# -- faults and errors --------------------------------------------------------------------------
+
+
+def test_drop_connection_before_reply_is_a_connection_error(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    dropping = [True]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if dropping[0]:
+            raise DropConnection()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [COMPLETION_BYTES]
+
+    server = serve(app)
+    client = sdk_client(server)
+
+    with pytest.raises(openai.APIConnectionError):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+    dropping[0] = False
+    assert client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id == "chatcmpl-1"
+
+
+def test_drop_connection_mid_stream(serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        yield b"data: 1\n\n"
+        raise DropConnection()
+
+    server = serve(app)
+    received = b""
+    with (
+        pytest.raises((httpx2.RemoteProtocolError, httpx2.ReadError)),
+        http.stream("GET", server.url + "/") as response,
+    ):
+        for chunk in response.iter_raw():
+            received += chunk
+
+    assert received == b"data: 1\n\n"
+
+
+def test_drop_connection_sends_no_bytes(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+
+        def body() -> Iterator[bytes]:
+            raise DropConnection()
+            yield b"{}"  # pragma: no cover
+
+        return body()
+
+    server = serve(app)
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        try:
+            data = read_until_closed(sock)
+        except ConnectionResetError:
+            data = b""
+
+    assert data == b""
+
+
+def test_app_exception_before_reply_is_a_json_500(
+    serve: Callable[[WSGIApp], ServerThread], caplog: pytest.LogCaptureFixture
+) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["PATH_INFO"].endswith("/boom"):
+            raise RuntimeError("kaboom")
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [COMPLETION_BYTES]
+
+    server = serve(app)
+    with httpx2.Client(timeout=TIMEOUT) as http:
+        response = http.get(server.url + "/v1/boom")
+        after = http.get(server.url + "/v1/ok")
+
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["type"] == "server_error"
+    assert error["param"] is None and error["code"] is None
+    assert "kaboom" in error["message"]
+    assert after.status_code == 200
+    assert "kaboom" in caplog.text
+
+
+def test_app_exception_mid_stream_closes_the_connection(
+    serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client
+) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        yield b"data: 1\n\n"
+        raise ValueError("mid-stream bug")
+
+    server = serve(app)
+    with (
+        pytest.raises((httpx2.RemoteProtocolError, httpx2.ReadError)),
+        http.stream("GET", server.url + "/") as response,
+    ):
+        response.read()
+
+
+def test_client_disconnect_mid_stream_is_silent(
+    serve: Callable[[WSGIApp], ServerThread], capfd: pytest.CaptureFixture[str]
+) -> None:
+    client_gone = threading.Event()
+    body_closed = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        try:
+            yield b"data: 1\n\n"
+            client_gone.wait(TIMEOUT)
+            for _ in range(50):
+                yield b"data: more\n\n"
+                time.sleep(0.002)
+        finally:
+            body_closed.set()
+
+    server = serve(app)
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        assert b"data: 1" in sock.recv(65536)
+    client_gone.set()
+
+    assert body_closed.wait(TIMEOUT), "the server should close the body once the client is gone"
+    time.sleep(0.05)  # let the handler thread finish unwinding
+    out, err = capfd.readouterr()
+    assert err == ""
+    assert out == ""
+
+
+def test_no_request_log_lines(
+    serve: Callable[[WSGIApp], ServerThread], http: httpx2.Client, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server = serve(PeerRecorder())
+    for _ in range(3):
+        http.get(server.url + "/quiet")
+    server.stop()
+
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
+
+
+def test_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ServerThread(PeerRecorder(), port=port)
+
+        with pytest.raises(PortInUseError) as excinfo:
+            server.start()
+
+    assert isinstance(excinfo.value, OSError)
+    assert str(excinfo.value) == (
+        f"pytest-openai-fake: port {port} on 127.0.0.1 is already in use; choose another with "
+        "--openai-fake-port or use 0 for an ephemeral port"
+    )
+    assert not server.running
+
+
+def test_port_in_use_by_another_server_thread(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    first = serve(PeerRecorder())
+
+    with pytest.raises(PortInUseError):
+        ServerThread(PeerRecorder(), port=first.port).start()
+
+
+def test_fixed_port_and_url(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    probe = serve(PeerRecorder())
+    port = probe.port
+    probe.stop()
+
+    server = ServerThread(PeerRecorder(), port=port)
+    server.start()
+    try:
+        assert server.port == port
+        assert server.url == f"http://127.0.0.1:{port}"
+        assert server.host == "127.0.0.1"
+    finally:
+        server.stop()
+
+
+def test_stop_is_fast_with_an_idle_keep_alive_connection(http: httpx2.Client) -> None:
+    server = ServerThread(PeerRecorder())
+    server.start()
+    assert http.get(server.url + "/").status_code == 200  # leaves an idle pooled connection
+    idle = raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    read_one_response(idle)
+
+    started = time.perf_counter()
+    server.stop()
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < 0.2, f"stop() took {elapsed * 1000:.1f} ms"
+    assert not server.running
+    with idle:
+        assert idle.recv(65536) == b"", "stop() should close idle keep-alive connections"
+    with pytest.raises(httpx2.ConnectError):
+        http.get(server.url + "/")
+
+
+def test_start_stop_repeatable_and_idempotent(http: httpx2.Client) -> None:
+    server = ServerThread(PeerRecorder())
+    server.stop()  # before start: no-op
+    assert not server.running
+
+    for _ in range(3):
+        started = time.perf_counter()
+        server.start()
+        server.start()  # already running: no-op
+        assert time.perf_counter() - started < 1.0
+        assert server.running
+        assert http.get(server.url + "/").content == COMPLETION_BYTES
+        server.stop()
+        server.stop()
+        assert not server.running
+
+
+def test_context_manager() -> None:
+    with ServerThread(PeerRecorder()) as server:
+        assert server.running
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT):
+            pass
+    assert not server.running
+
+
+def test_concurrent_requests_from_threads(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    server = serve(body_digest_app)
+    errors: list[BaseException] = []
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        try:
+            with httpx2.Client(timeout=TIMEOUT) as client:
+                for n in range(20):
+                    payload = f"{index}-{n}".encode() * (n + 1)
+                    reply = client.post(server.url + "/", content=payload).json()
+                    assert reply["sha256"] == hashlib.sha256(payload).hexdigest()
+                    with lock:
+                        results.append(index)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert not errors, errors
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(results) == 8 * 20
+
+
+def test_concurrent_sdk_calls_share_a_client(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    app = PeerRecorder()
+    server = serve(app)
+    client = sdk_client(server)
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(10):
+                ids.append(client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert not errors, errors
+    assert ids == ["chatcmpl-1"] * 40
+    assert len(set(app.peer_ports)) <= 4, "the pool should keep at most one connection per thread"
