@@ -7,7 +7,8 @@ Rows:
   what the SDK itself costs with no network and no server.
 - fake: the same call against ``FakeOpenAI`` (the server the pytest fixtures use), through a
   client made the way ``openai_client`` makes it.
-- fake, stream: the same request with ``stream=True``, consumed to the end.
+- stream rows: the same request with ``stream=True``, consumed to the end, against a floor that
+  replays the fake's own SSE bytes from memory.
 Also: server start and stop, and the per-test fixture overhead (reset + marker config + client).
 Targets (issue 2): fake/floor <= 2.5 (aim 2.0); fixture overhead <= 2 ms.
 """
@@ -41,9 +42,10 @@ def per_call(fn: Callable[[], object], calls: int, repeats: int) -> float:
     return statistics.median(samples)
 
 
-def floor_client(body: bytes) -> openai.OpenAI:
+def floor_client(body: bytes, stream_body: bytes) -> openai.OpenAI:
     def handler(request: httpx2.Request) -> httpx2.Response:
-        request.read()
+        if json.loads(request.read()).get("stream"):
+            return httpx2.Response(200, content=stream_body, headers={"content-type": "text/event-stream"})
         return httpx2.Response(200, content=body, headers={"content-type": "application/json"})
 
     return openai.OpenAI(
@@ -65,8 +67,9 @@ def main() -> None:
         client = fake.client()
         # The floor returns exactly what the fake returns for this request.
         body = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MESSAGES).http_response.content
-        floor = floor_client(body)
-        json.loads(body)
+        with client.chat.completions.with_streaming_response.create(model="gpt-4o", messages=MESSAGES, stream=True) as raw:
+            stream_body = b"".join(raw.iter_bytes())
+        floor = floor_client(body, stream_body)
 
         def call_floor() -> object:
             return floor.chat.completions.create(model="gpt-4o", messages=MESSAGES)
@@ -74,15 +77,20 @@ def main() -> None:
         def call_fake() -> object:
             return client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
 
+        def call_floor_stream() -> object:
+            return list(floor.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
+
         def call_stream() -> object:
             return list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
 
         floor_s = per_call(call_floor, args.calls, args.repeats)
         fake_s = per_call(call_fake, args.calls, args.repeats)
+        floor_stream_s = per_call(call_floor_stream, max(1, args.calls // 4), args.repeats)
         stream_s = per_call(call_stream, max(1, args.calls // 4), args.repeats)
         rows.append(("floor: SDK via httpx2.MockTransport", floor_s, "1.00x"))
         rows.append(("fake: chat.completions.create", fake_s, f"{fake_s / floor_s:.2f}x"))
-        rows.append(("fake: same, stream=True (consumed)", stream_s, f"{stream_s / floor_s:.2f}x"))
+        rows.append(("floor: same, stream=True (consumed)", floor_stream_s, "1.00x"))
+        rows.append(("fake: same, stream=True (consumed)", stream_s, f"{stream_s / floor_stream_s:.2f}x"))
 
         def fixture_overhead() -> object:
             fake.reset()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+from typing import Iterator
 
 import httpx2
 import pytest
@@ -41,7 +43,9 @@ def test_port_in_use_is_a_clear_error():
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
 
 
-def test_serves_until_terminated():
+@contextlib.contextmanager
+def serving() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The standalone server on a free port, and the first line it printed; killed if left running."""
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest_openai_fake", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -50,35 +54,28 @@ def test_serves_until_terminated():
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        line = process.stdout.readline()  # bounded by the server printing its banner at start
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", line)
-        assert match, line
-        base_url = match.group(1)
-        models = httpx2.get(base_url + "/models", headers={"Authorization": "Bearer any"}, timeout=10)
+        yield process, process.stdout.readline()  # the banner, printed once it serves
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_serves_until_terminated():
+    with serving() as (process, banner):
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/v1)", banner)
+        assert match, banner
+        models = httpx2.get(match.group(1) + "/models", headers={"Authorization": "Bearer any"}, timeout=10)
         assert models.status_code == 200 and models.json()["object"] == "list"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
         assert "stopped" in process.stdout.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery differs on Windows")
 def test_ctrl_c_stops_cleanly():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest_openai_fake", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert "emulating openai" in process.stdout.readline()
+    with serving() as (process, banner):
+        assert "emulating openai" in banner
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
         assert "Traceback" not in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
