@@ -199,7 +199,7 @@ class CannedLayer(Layer):
     loopback cost before any server does any work.
     """
 
-    name = "canned bytes, no parsing (socket floor)"
+    name = "canned bytes (socket floor)"
     REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%b" % (len(BODY), BODY)
 
     def start(self) -> str:

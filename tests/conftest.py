@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# httpx2 imports httpcore2 lazily, on the first request, and caches httpcore2's exception classes
+# to translate them. If that first import happens inside an in-process ``pytester.runpytest()``,
+# pytester drops the module afterwards, the next import makes new classes, and every later
+# connection error escapes as a raw ``httpcore2.ReadError`` instead of ``openai.APIConnectionError``.
+# Importing it here keeps one httpcore2 for the whole session.
+import httpcore2  # noqa: F401
 import pytest
 
 from pytest_openai_fake import FakeOpenAI

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import httpcore2  # noqa: F401 - see the note below
 import httpx2
 import openai
 import pytest
@@ -22,12 +21,6 @@ import pytest
 from pytest_openai_fake import server as server_module
 from pytest_openai_fake.errors import DropConnection
 from pytest_openai_fake.server import PortInUseError, ServerThread
-
-# httpx2 imports httpcore2 lazily, on the first request, and caches httpcore2's exception classes
-# to translate them. If that first import happens inside an in-process ``pytester.runpytest()``,
-# pytester drops the module afterwards, the next import makes new classes, and every later
-# connection error escapes as a raw ``httpcore2.ReadError`` instead of ``openai.APIConnectionError``.
-# Importing it at collection time keeps one httpcore2 for the whole session.
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 TIMEOUT = 5.0
@@ -99,6 +92,7 @@ def body_digest_app(environ: dict[str, Any], start_response: Callable[..., Any])
             "sha256": hashlib.sha256(data).hexdigest(),
             "peer": int(environ["REMOTE_PORT"]),
             "content_length": environ.get("CONTENT_LENGTH"),
+            "transfer_encoding": environ.get("HTTP_TRANSFER_ENCODING"),
         }
     ).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
@@ -415,6 +409,7 @@ def test_chunked_request_body(serve: Callable[[WSGIApp], ServerThread], http: ht
 
     assert first["length"] == 70_011
     assert first["sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
+    assert first["transfer_encoding"] == "chunked"
     assert first["content_length"] == "70011"
     assert second["length"] == 4
     assert second["peer"] == first["peer"]
