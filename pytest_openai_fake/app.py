@@ -20,18 +20,19 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from . import __version__, errors
-from .capture import CapturedRequest, RequestLog, freeze_headers
+from .capture import CapturedRequest, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
 from .providers import Provider
 from .resources import ALL_RESOURCES
 from .routing import Ctx, FakeRequest, Resource, build_map
 from .state import Store
 
-__all__ = ["FakeApp", "Problem"]
+__all__ = ["FakeApp", "Problem", "Reply"]
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -111,9 +112,9 @@ class FakeApp:
         response = self.dispatch(request)
         return response(environ, start_response)
 
-    def dispatch(self, request: FakeRequest) -> Response:
+    def dispatch(self, request: FakeRequest) -> Response | Reply:
         if request.method == "OPTIONS":
-            return Response(status=204, headers=CORS_HEADERS)
+            return Reply(204, b"", list(CORS_HEADERS.items()))
         if not request.path.startswith(self._api_prefix):
             tool = self._match_tool(request)
             if tool is not None:
@@ -124,16 +125,20 @@ class FakeApp:
             request_id = self.ids.next("req_")
             endpoint, response = self._answer(request)
             elapsed_ms = int((time.perf_counter() - started) * 1000)
-            response.headers["x-request-id"] = request_id
-            response.headers["openai-processing-ms"] = str(elapsed_ms)
-            response.headers["openai-version"] = self.provider.api_version
-            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers.extend(
+                [
+                    ("x-request-id", request_id),
+                    ("openai-processing-ms", str(elapsed_ms)),
+                    ("openai-version", self.provider.api_version),
+                    ("Access-Control-Allow-Origin", "*"),
+                ]
+            )
             self.requests.append(
                 CapturedRequest(
                     method=request.method,
                     path=request.path,
-                    query=dict(request.args.items()),
-                    headers=freeze_headers(request.headers.items()),
+                    query=dict(request.args.items()) if request.query_string else {},
+                    headers=headers_from_environ(request.environ),
                     body=body,
                     endpoint=endpoint,
                     status=response.status_code,
@@ -142,7 +147,7 @@ class FakeApp:
             )
         return response
 
-    def _answer(self, request: FakeRequest) -> tuple[str | None, Response]:
+    def _answer(self, request: FakeRequest) -> tuple[str | None, Response | Reply]:
         try:
             endpoint, values = self._adapter.match(request.path, request.method)
         except NotFound:
@@ -163,10 +168,10 @@ class FakeApp:
             return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}"))
         if isinstance(result, Response):
             return endpoint, result
-        return endpoint, json_response(result)
+        return endpoint, Reply.json(result)
 
     def _authenticate(self, request: FakeRequest) -> None:
-        header = request.headers.get("Authorization", "").strip()
+        header = request.environ.get("HTTP_AUTHORIZATION", "").strip()
         if not header:
             raise errors.missing_api_key()
         scheme, _, credential = header.partition(" ")
@@ -179,15 +184,12 @@ class FakeApp:
         self.problems.append(Problem(kind, summary, detail))
 
     @staticmethod
-    def _error(exc: errors.OpenAIError) -> Response:
-        response = json_response(exc.to_api(), status=exc.code or 500)
-        for key, value in exc.extra_headers.items():
-            response.headers[key] = value
-        return response
+    def _error(exc: errors.OpenAIError) -> Reply:
+        return Reply.json(exc.to_api(), status=exc.code or 500, headers=exc.extra_headers.items())
 
     # -- tool endpoints (not captured, no auth) ------------------------------------------------
 
-    def _match_tool(self, request: FakeRequest) -> Response | None:
+    def _match_tool(self, request: FakeRequest) -> Reply | None:
         adapter = self._tools.bind_to_environ(request.environ)
         try:
             name, _ = adapter.match()
@@ -198,9 +200,7 @@ class FakeApp:
                 return self._error(errors.unknown_url(request.method, request.path))
             return None
         request.get_data(cache=True)
-        response = json_response(self._tool_handlers[name](request))
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
+        return Reply.json(self._tool_handlers[name](request), headers=[("Access-Control-Allow-Origin", "*")])
 
     def _clear_requests(self, _: FakeRequest) -> dict[str, Any]:
         count = len(self.requests)
@@ -227,5 +227,25 @@ class FakeApp:
         }
 
 
-def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":")), status=status, content_type="application/json")
+class Reply:
+    """A finished reply with a known body: cheaper to build and send than a werkzeug Response.
+
+    Handlers return dicts, which become ``Reply.json``; streams and binary bodies stay werkzeug
+    Responses. Both have ``status_code`` and ``headers.extend``.
+    """
+
+    __slots__ = ("status_code", "body", "headers")
+
+    def __init__(self, status_code: int, body: bytes, headers: list[tuple[str, str]]) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.headers = headers
+
+    @classmethod
+    def json(cls, payload: Any, *, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Reply:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        return cls(status, body, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response(f"{self.status_code} {HTTP_STATUS_CODES.get(self.status_code, 'Unknown')}", self.headers)
+        return [self.body]

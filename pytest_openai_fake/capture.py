@@ -177,6 +177,10 @@ class RequestLog(Sequence[CapturedRequest]):
         return f"RequestLog({len(self)} requests)"
 
 
-def freeze_headers(pairs: Mapping[str, str] | Sequence[tuple[str, str]]) -> Mapping[str, str]:
-    items = pairs.items() if isinstance(pairs, Mapping) else pairs
-    return MappingProxyType({k.lower(): v for k, v in items})
+def headers_from_environ(environ: Mapping[str, Any]) -> Mapping[str, str]:
+    """The request's headers, lower-case keys, read straight from the WSGI environ."""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return MappingProxyType(headers)

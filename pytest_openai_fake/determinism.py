@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = [
     "Clock",
@@ -90,12 +90,7 @@ class IdSequence:
 
 
 def _base62(raw: bytes, length: int) -> str:
-    number = int.from_bytes(raw, "big")
-    chars = []
-    for _ in range(length):
-        number, rem = divmod(number, 62)
-        chars.append(_ALPHABET[rem])
-    return "".join(chars)
+    return "".join(_ALPHABET[b % 62] for b in raw[:length])
 
 
 def stable_json(value: Any) -> str:
@@ -106,13 +101,6 @@ def stable_json(value: Any) -> str:
 def digest(*parts: Any) -> bytes:
     """A SHA-256 digest of any JSON-able parts."""
     return hashlib.sha256(stable_json(parts).encode()).digest()
-
-
-def _byte_stream(seed: bytes) -> Iterator[int]:
-    counter = 0
-    while True:
-        yield from hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
-        counter += 1
 
 
 _WORDS = (
@@ -132,19 +120,17 @@ _WORDS = (
 
 def generate_text(seed: bytes, *, min_words: int = 12, max_words: int = 36) -> str:
     """Sentence-shaped text picked from a fixed vocabulary by a hash. Same seed, same text."""
-    stream = _byte_stream(seed)
-    count = min_words + next(stream) % (max_words - min_words + 1)
-    sentences: list[str] = []
-    words: list[str] = []
-    sentence_length = 5 + next(stream) % 8
-    for _ in range(count):
-        words.append(_WORDS[(next(stream) << 8 | next(stream)) % len(_WORDS)])
-        if len(words) >= sentence_length:
-            sentences.append(_sentence(words))
-            words = []
-            sentence_length = 5 + next(stream) % 8
-    if words:
-        sentences.append(_sentence(words))
+    # One byte for the length, two a word, then one a sentence for its length (5 to 12 words).
+    data = hashlib.shake_256(seed).digest(1 + 3 * max_words)
+    count = min_words + data[0] % (max_words - min_words + 1)
+    size = len(_WORDS)
+    words = [_WORDS[(data[i] << 8 | data[i + 1]) % size] for i in range(1, 1 + 2 * count, 2)]
+    sentences = []
+    at, lengths = 0, iter(data[1 + 2 * max_words :])
+    while at < count:
+        end = at + 5 + next(lengths) % 8
+        sentences.append(_sentence(words[at:end]))
+        at = end
     return " ".join(sentences)
 
 

@@ -8,6 +8,7 @@ pieces, so ``max_tokens`` truncates on the same boundaries the usage counts.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from openai.types.chat.completion_create_params import (
@@ -42,10 +43,11 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     n = body.get("n") or 1
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     stops = _stop_sequences(body.get("stop"))
-    choices = [_choice(model, messages, body.get("seed"), index, limit, stops) for index in range(n)]
+    prompt = digest("chat", model, messages, body.get("seed"))  # serialised once, not per choice
+    choices = [_choice(digest(prompt.hex(), index), limit, stops) for index in range(n)]
 
     completion_id = ctx.ids.next("chatcmpl-")
-    fingerprint = "fp_" + digest("fingerprint", model).hex()[:10]
+    fingerprint = system_fingerprint(model)
     prompt_tokens = count_prompt_tokens(messages, body.get("tools") or body.get("functions"))
     completion_tokens = sum(len(c.tokens) for c in choices)
     usage = usage_block(prompt_tokens, completion_tokens)
@@ -88,14 +90,14 @@ class _Choice:
         self.text = text
         self.tokens = tokenize(text)
         self.finish_reason = finish_reason
-        self._seed = seed
+        self.seed = seed
 
     def logprobs(self, top: int) -> list[dict[str, Any]]:
-        return [token_logprob(token, self._seed, position, top) for position, token in enumerate(self.tokens)]
+        return [token_logprob(token, self.seed, position, top) for position, token in enumerate(self.tokens)]
 
 
-def _choice(model: str, messages: Any, seed: Any, index: int, limit: int | None, stops: list[str]) -> _Choice:
-    basis = digest("chat", model, messages, seed, index)
+def _choice(basis: bytes, limit: int | None, stops: list[str]) -> _Choice:
+    """One choice's text from its hash ``basis``, cut at the first stop sequence and at ``limit`` tokens."""
     text = generate_text(basis)
     finish_reason = "stop"
     cut = min((pos for pos in (text.find(s) for s in stops) if pos >= 0), default=-1)
@@ -143,7 +145,7 @@ def _stream_frames(
                 continue
             token = choice.tokens[position]
             logprobs = (
-                {"content": [token_logprob(token, choice._seed, position, top)], "refusal": None} if want_logprobs else None
+                {"content": [token_logprob(token, choice.seed, position, top)], "refusal": None} if want_logprobs else None
             )
             chunk([{"index": index, "delta": {"content": token}, "logprobs": logprobs, "finish_reason": None}])
     for index, choice in enumerate(choices):
@@ -152,6 +154,12 @@ def _stream_frames(
         chunk([], usage=usage)
     frames.append(DONE)
     return frames
+
+
+@functools.lru_cache(maxsize=256)
+def system_fingerprint(model: str) -> str:
+    """A stable ``fp_`` + 10 hex per model, as the real API reports its backend configuration."""
+    return "fp_" + digest("fingerprint", model).hex()[:10]
 
 
 def _check_limits(body: dict[str, Any]) -> None:

@@ -441,6 +441,49 @@ def test_malformed_chunked_body_gets_400_and_close(serve: Callable[[WSGIApp], Se
     assert json.loads(data.partition(b"\r\n\r\n")[2])["error"]["type"] == "invalid_request_error"
 
 
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (b"GET / HTTP/x.y\r\nHost: x\r\n\r\n", b"400"),
+        (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", b"505"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", b"400"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", b"400"),
+        (b"GET / HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n", b"431"),
+    ],
+)
+def test_malformed_request_heads_get_a_json_error_and_close(
+    serve: Callable[[WSGIApp], ServerThread], request_head: bytes, status: bytes
+) -> None:
+    server = serve(body_digest_app)
+
+    with raw_request(server.port, request_head) as sock:
+        data = read_until_closed(sock)
+
+    assert data.startswith(b"HTTP/1.") and data.split(b" ", 2)[1] == status
+    assert json.loads(data.partition(b"\r\n\r\n")[2])["error"]["message"]
+
+
+def test_request_headers_reach_the_app(serve: Callable[[WSGIApp], ServerThread]) -> None:
+    seen: dict[str, str] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        seen.update({k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_"))})
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server = serve(app)
+    request = b"POST /x HTTP/1.1\r\nHost: h\r\nAuthorization:  Bearer sk-1 \r\nX-Dup: a\r\nX-Dup: b\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    with raw_request(server.port, request) as sock:
+        status, _, body = read_one_response(sock)
+
+    assert status.startswith(b"HTTP/1.1 200") and body == b"ok"
+    assert seen["HTTP_AUTHORIZATION"] == "Bearer sk-1"
+    assert seen["HTTP_X_DUP"] == "a,b"
+    assert seen["CONTENT_TYPE"] == "application/json"
+    assert seen["CONTENT_LENGTH"] == "2"
+
+
 # -- faults and errors --------------------------------------------------------------------------
 
 
