@@ -48,9 +48,6 @@ class Clock:
     def now(self) -> int:
         return int(self._now)
 
-    def now_float(self) -> float:
-        return self._now
-
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("the fake clock cannot go backwards")

@@ -130,16 +130,11 @@ class FakeOpenAI:
         """
         import openai
 
-        if self._http_client is None:
-            self._http_client = openai.DefaultHttpx2Client(verify=self._ssl())
-        options: dict[str, Any] = {
-            "base_url": self.base_url,
-            "api_key": FAKE_API_KEY,
-            "max_retries": 0,
-            "http_client": self._http_client,
-        }
-        options.update(kwargs)
-        return openai.OpenAI(**options)
+        if "http_client" not in kwargs:
+            if self._http_client is None:
+                self._http_client = openai.DefaultHttpx2Client(verify=self._ssl())
+            kwargs["http_client"] = self._http_client
+        return openai.OpenAI(**self._client_options(**kwargs))
 
     def async_client(self, *, keep_alive: bool = True, **kwargs: Any) -> openai.AsyncOpenAI:
         """An ``openai.AsyncOpenAI`` pointed at this fake, with its own HTTP client.
@@ -151,16 +146,13 @@ class FakeOpenAI:
         import httpx2
         import openai
 
-        options: dict[str, Any] = {
-            "base_url": self.base_url,
-            "api_key": FAKE_API_KEY,
-            "max_retries": 0,
-        }
-        options.update(kwargs)
         if "http_client" not in kwargs:
             limits = {} if keep_alive else {"limits": httpx2.Limits(max_keepalive_connections=0)}
-            options["http_client"] = openai.DefaultAsyncHttpx2Client(verify=self._ssl(), **limits)
-        return openai.AsyncOpenAI(**options)
+            kwargs["http_client"] = openai.DefaultAsyncHttpx2Client(verify=self._ssl(), **limits)
+        return openai.AsyncOpenAI(**self._client_options(**kwargs))
+
+    def _client_options(self, **overrides: Any) -> dict[str, Any]:
+        return {"base_url": self.base_url, "api_key": FAKE_API_KEY, "max_retries": 0, **overrides}
 
     def _ssl(self) -> ssl.SSLContext:
         # Building the default CA context is what makes a new SDK client cost ~50 ms.

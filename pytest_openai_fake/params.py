@@ -77,14 +77,10 @@ def param_names(td: type) -> frozenset[str]:
 
 
 def _strip(tp: Any) -> tuple[Any, list[Any]]:
-    """Remove Annotated / Required / NotRequired / ReadOnly wrappers, keeping Annotated metadata."""
-    try:
-        return _strip_cached(tp)
-    except TypeError:  # an unhashable annotation
-        return _strip_uncached(tp)
+    """Remove Annotated / Required / NotRequired / ReadOnly wrappers, keeping Annotated metadata.
 
-
-def _strip_uncached(tp: Any) -> tuple[Any, list[Any]]:
+    Not cached itself: its callers (``_fields``, ``_kind``, ``_discriminators``) are.
+    """
     metadata: list[Any] = []
     while True:
         origin = typing_extensions.get_origin(tp)
@@ -96,8 +92,6 @@ def _strip_uncached(tp: Any) -> tuple[Any, list[Any]]:
         else:
             return tp, metadata
 
-
-_strip_cached = functools.lru_cache(maxsize=None)(_strip_uncached)
 
 _REQUIRED = {w for w in (getattr(typing, "Required", None), typing_extensions.Required) if w is not None}
 _NOT_REQUIRED = {w for w in (getattr(typing, "NotRequired", None), typing_extensions.NotRequired) if w is not None}
@@ -307,21 +301,12 @@ def _supported(value: Any, allowed: Iterable[Any]) -> str:
 
 
 def _describe(tp: Any) -> str:
-    tp, _ = _strip(tp)
-    origin = typing_extensions.get_origin(tp)
-    if tp is str or origin in (Literal, typing_extensions.Literal):
-        return "a string"
-    if tp is bool:
-        return "a boolean"
-    if tp is int:
-        return "an integer"
-    if tp is float:
-        return "a number"
-    if tp is type(None):
-        return "null"
-    if origin in _SEQUENCES or tp in _SEQUENCES:
-        return "an array"
-    return "an object"
+    kind, payload = _kind(tp)
+    if kind == "scalar":
+        return payload[1]
+    if kind == "literal":
+        return "a string" if payload[2] else "a value"
+    return {"array": "an array", "union": "a value", "any": "a value"}.get(kind, "an object")
 
 
 def _describe_all(members: list[Any]) -> str:

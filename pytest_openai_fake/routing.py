@@ -103,9 +103,6 @@ class Ctx:
                     raise errors.invalid_json() from None
         return self._body
 
-    def query(self, name: str, default: str | None = None) -> str | None:
-        return self.request.args.get(name, default)
-
     def require_model(self, model: str) -> None:
         """404 ``model_not_found`` unless ``model`` is in this test's catalog."""
         self.state.models.require(model)

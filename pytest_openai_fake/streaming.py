@@ -20,7 +20,7 @@ def event(data: Any, *, name: str | None = None) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
-def sse_response(frames: Iterable[bytes], headers: dict[str, str] | None = None) -> Response:
+def sse_response(frames: Iterable[bytes]) -> Response:
     """A streamed ``text/event-stream`` response of already-built frames (sent chunked)."""
 
     def body() -> Iterator[bytes]:
@@ -28,6 +28,4 @@ def sse_response(frames: Iterable[bytes], headers: dict[str, str] | None = None)
 
     response = Response(body(), status=200, mimetype="text/event-stream", direct_passthrough=True)
     response.headers["Cache-Control"] = "no-cache"
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
     return response

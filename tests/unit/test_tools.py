@@ -72,3 +72,11 @@ def test_fake_without_pytest_as_context_manager():
         assert reply.choices[0].message.content
         assert fake.requests.last.endpoint == "chat.completions.create"
     assert not fake.running
+
+
+def test_client_arguments_can_be_overridden():
+    with FakeOpenAI() as fake, httpx2.Client() as own:
+        client = fake.client(http_client=own, max_retries=3, api_key="sk-mine")
+        assert client.max_retries == 3
+        assert client.models.retrieve("gpt-4o").id == "gpt-4o"
+        assert fake.requests.last.headers["authorization"] == "Bearer sk-mine"
