@@ -77,7 +77,11 @@ class FakeApp:
                 ("DELETE", f"{prefix}/requests", "clear_requests"),
                 ("POST", f"{prefix}/reset", "reset"),
             )]
-            + [Rule("/health", endpoint="health", methods=["GET"]), Rule("/", endpoint="index", methods=["GET"])],
+            + [
+                Rule("/__fake/blobs/<path:name>", endpoint="blob", methods=["GET"]),
+                Rule("/health", endpoint="health", methods=["GET"]),
+                Rule("/", endpoint="index", methods=["GET"]),
+            ],
             strict_slashes=False,
         )
         self._tool_handlers: dict[str, Callable[[FakeRequest], Any]] = {
@@ -192,7 +196,7 @@ class FakeApp:
     def _match_tool(self, request: FakeRequest) -> Reply | None:
         adapter = self._tools.bind_to_environ(request.environ)
         try:
-            name, _ = adapter.match()
+            name, values = adapter.match()
         except MethodNotAllowed as exc:
             return self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or []))
         except NotFound:
@@ -200,7 +204,17 @@ class FakeApp:
                 return self._error(errors.unknown_url(request.method, request.path))
             return None
         request.get_data(cache=True)
+        if name == "blob":
+            return self._blob(values["name"])
         return Reply.json(self._tool_handlers[name](request), headers=[("Access-Control-Allow-Origin", "*")])
+
+    def _blob(self, name: str) -> Reply:
+        with self.lock:
+            blob = self.state.blobs.get(name)
+        if blob is None:
+            return self._error(errors.not_found(f"No blob named {name!r}. Blobs live until the next reset."))
+        headers = [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
+        return Reply(200, blob.data, [*headers, ("Access-Control-Allow-Origin", "*")])
 
     def _clear_requests(self, _: FakeRequest) -> dict[str, Any]:
         count = len(self.requests)

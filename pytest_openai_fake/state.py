@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 from . import errors
 from .providers.openai import ModelCard, Provider
 
-__all__ = ["Models", "Store"]
+__all__ = ["Blob", "Models", "Store"]
 
 
 class Models:
@@ -50,6 +51,14 @@ class Models:
         return model_id in self._cards
 
 
+@dataclass(frozen=True)
+class Blob:
+    """Bytes the fake serves at ``GET /__fake/blobs/<name>`` (e.g. a generated image's ``url``)."""
+
+    content_type: str
+    data: bytes
+
+
 class Store:
     """All stored objects of one fake. ``reset()`` rebuilds every family from scratch."""
 
@@ -59,3 +68,5 @@ class Store:
 
     def reset(self) -> None:
         self.models = Models(self.provider)
+        #: name -> Blob, served without auth at ``/__fake/blobs/<name>`` (image URLs point here).
+        self.blobs: dict[str, Blob] = {}

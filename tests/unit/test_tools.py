@@ -6,6 +6,7 @@ import httpx2
 import pytest
 
 from pytest_openai_fake import FakeOpenAI, __version__
+from pytest_openai_fake.state import Blob
 
 AUTH = {"Authorization": "Bearer sk-test"}
 
@@ -80,3 +81,16 @@ def test_client_arguments_can_be_overridden():
         assert client.max_retries == 3
         assert client.models.retrieve("gpt-4o").id == "gpt-4o"
         assert fake.requests.last.headers["authorization"] == "Bearer sk-mine"
+
+
+def test_blob_is_served_without_auth_until_reset(openai_server: FakeOpenAI):
+    openai_server.state.blobs["img/abc.png"] = Blob("image/png", b"\x89PNG...")
+    response = httpx2.get(openai_server.url + "/__fake/blobs/img/abc.png")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.content == b"\x89PNG..."
+    assert len(openai_server.requests) == 0  # a tool path, not an API call
+    openai_server.reset()
+    missing = httpx2.get(openai_server.url + "/__fake/blobs/img/abc.png")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"].startswith("No blob named")
