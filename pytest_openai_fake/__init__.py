@@ -8,13 +8,45 @@ from .app import Problem
 from .capture import CapturedRequest, RequestLog
 from .errors import OpenAIError
 from .fake import FAKE_API_KEY, FakeOpenAI
+from .scripting import (
+    DEFAULT,
+    Script,
+    ScriptError,
+    content_filter,
+    custom_tool_call,
+    cut_stream,
+    delayed,
+    drop,
+    error,
+    message,
+    raw,
+    refusal,
+    stream_error,
+    tool_call,
+    tool_calls,
+)
 
 __all__ = [
+    "DEFAULT",
     "FAKE_API_KEY",
     "CapturedRequest",
     "FakeOpenAI",
     "OpenAIError",
     "Problem",
     "RequestLog",
+    "Script",
+    "ScriptError",
     "__version__",
+    "content_filter",
+    "custom_tool_call",
+    "cut_stream",
+    "delayed",
+    "drop",
+    "error",
+    "message",
+    "raw",
+    "refusal",
+    "stream_error",
+    "tool_call",
+    "tool_calls",
 ]

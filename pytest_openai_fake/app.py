@@ -16,9 +16,10 @@ import json
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
+from pydantic import ValidationError
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
@@ -29,8 +30,10 @@ from .capture import CapturedRequest, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
 from .providers import Provider
 from .resources import ALL_RESOURCES
-from .routing import Ctx, FakeRequest, Resource, build_map
+from .routing import Ctx, FakeRequest, Resource, Route, build_map
+from .scripting import DEFAULT, Call, Message, Outcome, Script, ScriptError, Scripts, ToolCall, check_outcome, merge, message, script_from_spec, to_outcome
 from .state import Store
+from .streaming import DONE, event
 
 __all__ = ["FakeApp", "Problem", "Reply"]
 
@@ -68,6 +71,9 @@ class FakeApp:
         self.problems: list[Problem] = []
         self.strict = True
         self.url_map, self.routes = build_map(resources, provider.base_path)
+        self.scripts = Scripts(self.routes, self.lock)
+        # Set when the test ends (reset) or the server stops: every scripted delay ends early.
+        self._cancel = threading.Event()
         self._api_prefix = provider.base_path.rstrip("/") + "/"
         # Bound once: the API ignores the Host header, and binding per request costs ~50 µs.
         self._adapter = self.url_map.bind("fake.invalid")
@@ -76,6 +82,9 @@ class FakeApp:
                 ("GET", f"{prefix}/requests", "list_requests"),
                 ("DELETE", f"{prefix}/requests", "clear_requests"),
                 ("POST", f"{prefix}/reset", "reset"),
+                ("GET", f"{prefix}/scripts", "list_scripts"),
+                ("POST", f"{prefix}/scripts", "add_script"),
+                ("DELETE", f"{prefix}/scripts", "clear_scripts"),
             )]
             + [
                 Rule("/__fake/blobs/<path:name>", endpoint="blob", methods=["GET"]),
@@ -88,6 +97,9 @@ class FakeApp:
             "list_requests": lambda _: {"object": "list", "data": [r.to_dict() for r in self.requests]},
             "clear_requests": self._clear_requests,
             "reset": self._reset_over_http,
+            "list_scripts": lambda _: {"object": "list", "data": [sc.describe() for sc in self.scripts]},
+            "add_script": self._add_script,
+            "clear_scripts": self._clear_scripts,
             "health": lambda _: {"status": "ok"},
             "index": self._index,
         }
@@ -102,7 +114,15 @@ class FakeApp:
             self.ids.reset()
             self.requests.clear()
             self.problems.clear()
+            self.scripts.clear()
             self.strict = True
+            self.cancel_waits()
+
+    def cancel_waits(self) -> None:
+        """End every scripted delay now; the delayed requests get their connection reset."""
+        with self.lock:
+            self._cancel.set()
+            self._cancel = threading.Event()
 
     def take_problems(self) -> list[Problem]:
         with self.lock:
@@ -127,7 +147,7 @@ class FakeApp:
         body = request.get_data(cache=True)  # always read the body, even when we answer early
         with self.lock:
             request_id = self.ids.next("req_")
-            endpoint, response = self._answer(request)
+            endpoint, response, script, outcome = self._answer(request)
             elapsed_ms = int((time.perf_counter() - started) * 1000)
             response.headers.extend(
                 [
@@ -137,42 +157,160 @@ class FakeApp:
                     ("Access-Control-Allow-Origin", "*"),
                 ]
             )
-            self.requests.append(
-                CapturedRequest(
-                    method=request.method,
-                    path=request.path,
-                    query=dict(request.args.items()) if request.query_string else {},
-                    headers=headers_from_environ(request.environ),
-                    body=body,
-                    endpoint=endpoint,
-                    status=response.status_code,
-                    index=len(self.requests),
-                )
+            captured = CapturedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.args.items()) if request.query_string else {},
+                headers=headers_from_environ(request.environ),
+                body=body,
+                endpoint=endpoint,
+                status=response.status_code,
+                index=len(self.requests),
             )
+            self.requests.append(captured)
+            if script is not None:
+                script.calls.append(captured)
+            cancel = self._cancel
+        if outcome is not None:
+            return self._perform(response, outcome, cancel)
         return response
 
-    def _answer(self, request: FakeRequest) -> tuple[str | None, Response | Reply]:
+    def _perform(self, response: Response | Reply, outcome: Outcome, cancel: threading.Event) -> Response | Reply:
+        """Apply a scripted outcome's timing and transport faults, outside the lock."""
+        if outcome.delay and cancel.wait(outcome.delay):
+            raise errors.DropConnection("the test ended during a scripted delay")
+        if response.status_code == DROPPED:
+            raise errors.DropConnection("scripted drop()")
+        frames = getattr(response, "frames", None)
+        if frames is not None and (outcome.first_chunk or outcome.per_chunk or outcome.cut_after is not None or outcome.error_after is not None):
+            response.response = _paced(frames, outcome, cancel)
+        return response
+
+    def _answer(self, request: FakeRequest) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
         try:
             endpoint, values = self._adapter.match(request.path, request.method)
         except NotFound:
             self._problem("no-route", f"pytest-openai-fake has no route for {request.method} {request.path}")
-            return None, self._error(errors.unknown_url(request.method, request.path))
+            return None, self._error(errors.unknown_url(request.method, request.path)), None, None
         except MethodNotAllowed as exc:
             self._problem("no-route", f"pytest-openai-fake has no {request.method} route for {request.path}")
-            return None, self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or []))
+            return None, self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or [])), None, None
+        route = self.routes[endpoint]
+        script: Script | None = None
+        outcome: Outcome | None = None
         try:
             self._authenticate(request)
             ctx = Ctx(request, self.state, self.clock, self.ids, self.provider, endpoint)
-            result = self.routes[endpoint].handler(ctx, **values)
+            if self.scripts:
+                script, outcome = self._choose(ctx, request, route)
+            result = self._run(ctx, route, values, outcome)
         except errors.OpenAIError as exc:
-            return endpoint, self._error(exc)
+            return endpoint, self._error(exc), script, outcome
+        except _ScriptFailure as exc:  # the test's script can't be followed: fail the test
+            self._problem("script", f"{request.method} {request.path} ({endpoint}): {exc}", exc.detail)
+            return endpoint, self._error(errors.server_error(f"script failed: {exc}")), script, None
         except Exception as exc:  # a bug in the fake: answer 500 and fail the test that caused it
             detail = "".join(traceback.format_exception(exc))
             self._problem("exception", f"pytest-openai-fake raised while answering {request.method} {request.path} ({endpoint}): {exc!r}", detail)
-            return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}"))
-        if isinstance(result, Response):
-            return endpoint, result
-        return endpoint, Reply.json(result)
+            return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}")), script, None
+        if isinstance(result, (Response, Reply)):
+            return endpoint, result, script, outcome
+        return endpoint, Reply.json(result), script, outcome
+
+    def _choose(self, ctx: Ctx, request: FakeRequest, route: Route) -> tuple[Script | None, Outcome | None]:
+        """The script and outcome for this call (callables called), or (None, None) for the default."""
+        try:
+            body = ctx.body_json()
+        except errors.OpenAIError:
+            body = None
+        stream = isinstance(body, dict) and bool(body.get("stream"))
+        pending: list[CapturedRequest] = []
+
+        def captured() -> CapturedRequest:  # built only if a predicate or callable wants it
+            if not pending:
+                pending.append(
+                    CapturedRequest(
+                        method=request.method,
+                        path=request.path,
+                        query=dict(request.args.items()) if request.query_string else {},
+                        headers=headers_from_environ(request.environ),
+                        body=request.get_data(cache=True),
+                        endpoint=route.endpoint,
+                        status=0,
+                        index=len(self.requests),
+                    )
+                )
+            return pending[0]
+
+        try:
+            script, outcome = self.scripts.choose(Call(route.endpoint, body, stream), captured)
+        except Exception as exc:
+            raise _ScriptFailure(f"a match= predicate raised {exc!r}", "".join(traceback.format_exception(exc))) from None
+        if script is None:
+            return None, None
+        if outcome is None:
+            raise _ScriptFailure(f"{script!r} is strict and has no replies left for this call (call {script.call_count + 1})")
+        if outcome.kind == "call":
+            function = outcome.reply
+            try:
+                produced = function(captured())
+            except Exception as exc:
+                raise _ScriptFailure(f"{script!r}: the reply function raised {exc!r}", "".join(traceback.format_exception(exc))) from None
+            try:
+                called = DEFAULT if produced is None else to_outcome(produced)
+                if called.kind == "call":
+                    raise ScriptError("a reply function must return a reply, not another callable")
+                check_outcome(called, route)
+            except ScriptError as exc:
+                raise _ScriptFailure(f"{script!r}: the reply function returned {produced!r}: {exc}") from None
+            # The script's latency applies to what the function returned, unless it set its own.
+            timing = {k: getattr(outcome, k) for k in ("delay", "first_chunk", "per_chunk") if getattr(outcome, k)}
+            outcome = called if not timing or any(getattr(called, k) for k in timing) else _retime(called, timing)
+        return script, outcome
+
+    def _run(self, ctx: Ctx, route: Route, values: dict[str, Any], outcome: Outcome | None) -> Any:
+        """Answer with the handler, shaped by the scripted outcome (if any)."""
+        if outcome is None or outcome.kind == "default" and outcome.error_after is None and outcome.cut_after is None:
+            return route.handler(ctx, **values)
+        body = ctx.body_json() if outcome.kind != "drop" else None
+        stream = isinstance(body, dict) and bool(body.get("stream"))
+        model = body.get("model") if isinstance(body, dict) and isinstance(body.get("model"), str) else None
+        if outcome.kind == "fault" or (outcome.error_after is not None and not stream):
+            assert outcome.fault is not None
+            raise outcome.fault.render(model)
+        if outcome.kind == "drop" or (outcome.cut_after is not None and not stream):
+            return Reply(DROPPED, b"", [])
+        if outcome.kind == "raw":
+            return Reply.json(outcome.reply, status=outcome.status, headers=outcome.headers)
+        if outcome.kind == "reply":
+            ctx.reply = self._reply_data(ctx, outcome.reply)
+        result = route.handler(ctx, **values)
+        if outcome.kind == "patch":
+            if not isinstance(result, dict):
+                raise _ScriptFailure(
+                    f"a dict reply is merged into the JSON response, but this call is answered with a stream or "
+                    f"binary data: script a reply for {route.endpoint} with on(..., stream=False), or use raw(...)"
+                )
+            result = merge(result, outcome.reply)
+            if route.response is not None:
+                try:
+                    route.response.model_validate(result)
+                except ValidationError as exc:
+                    raise _ScriptFailure(f"the dict reply makes an invalid {route.response.__name__}: {exc}") from None
+        return result
+
+    def _reply_data(self, ctx: Ctx, reply: Any) -> dict[str, Any]:
+        """A scripted reply as the plain data handlers read (``Ctx.reply``), with fresh call ids."""
+        if isinstance(reply, str):
+            reply = message(reply)
+        elif isinstance(reply, ToolCall):
+            reply = message(tool_calls=[reply])
+        assert isinstance(reply, Message)
+        data = reply.to_data()
+        for call in data["tool_calls"]:
+            if call["id"] is None:
+                call["id"] = ctx.ids.next("call_")
+        return data
 
     def _authenticate(self, request: FakeRequest) -> None:
         header = request.environ.get("HTTP_AUTHORIZATION", "").strip()
@@ -206,7 +344,11 @@ class FakeApp:
         request.get_data(cache=True)
         if name == "blob":
             return self._blob(values["name"])
-        return Reply.json(self._tool_handlers[name](request), headers=[("Access-Control-Allow-Origin", "*")])
+        try:
+            payload = self._tool_handlers[name](request)
+        except ScriptError as exc:
+            return self._error(errors.bad_request(str(exc)))
+        return Reply.json(payload, headers=[("Access-Control-Allow-Origin", "*")])
 
     def _blob(self, name: str) -> Reply:
         with self.lock:
@@ -215,6 +357,19 @@ class FakeApp:
             return self._error(errors.not_found(f"No blob named {name!r}. Blobs live until the next reset."))
         headers = [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
         return Reply(200, blob.data, [*headers, ("Access-Control-Allow-Origin", "*")])
+
+    def _add_script(self, request: FakeRequest) -> dict[str, Any]:
+        try:
+            spec = json.loads(request.get_data(cache=True) or b"null")
+        except ValueError:
+            raise ScriptError("the body must be a JSON object describing the script") from None
+        script = script_from_spec(self.scripts, spec)
+        return {"object": "script", **script.describe()}
+
+    def _clear_scripts(self, _: FakeRequest) -> dict[str, Any]:
+        count = len(self.scripts)
+        self.scripts.clear()
+        return {"deleted": True, "count": count}
 
     def _clear_requests(self, _: FakeRequest) -> dict[str, Any]:
         count = len(self.requests)
@@ -236,9 +391,45 @@ class FakeApp:
             "tools": {
                 "requests": f"{root}/__fake/requests",
                 "reset": f"{root}/__fake/reset",
+                "scripts": f"{root}/__fake/scripts",
                 "health": f"{root}/health",
             },
         }
+
+
+class _ScriptFailure(Exception):
+    """A script that cannot be followed at request time (it fails the test, like a fake bug)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+#: The status of a reply that is never sent: the connection is reset instead (``drop()``).
+DROPPED = 0
+
+
+def _retime(outcome: Outcome, timing: dict[str, float]) -> Outcome:
+    return replace(outcome, **timing)
+
+
+def _paced(frames: list[bytes], outcome: Outcome, cancel: threading.Event) -> Iterable[bytes]:
+    """Send SSE ``frames`` with the outcome's chunk timing, cut or error event."""
+    stop_at = outcome.cut_after if outcome.cut_after is not None else outcome.error_after
+    if outcome.first_chunk:
+        yield b""  # flush the status line and headers now: the delay is time to first chunk
+        if cancel.wait(outcome.first_chunk):
+            raise errors.DropConnection("the test ended during a scripted delay")
+    for position, frame in enumerate(frames):
+        if stop_at is not None and (position == stop_at or frame == DONE):
+            if outcome.cut_after is not None:
+                raise errors.DropConnection("scripted cut_stream()")
+            assert outcome.fault is not None
+            yield event(outcome.fault.render(None).to_api())
+            return
+        if position and outcome.per_chunk and cancel.wait(outcome.per_chunk):
+            raise errors.DropConnection("the test ended during a scripted delay")
+        yield frame
 
 
 class Reply:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import ssl
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Pattern
 
 from .app import FakeApp, Problem
-from .capture import RequestLog
+from .capture import CapturedRequest, RequestLog
+from .scripting import Script, ScriptError, Scripts, error
 from .determinism import Clock
 from .providers import get_provider
 from .server import ServerThread
@@ -52,6 +53,7 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
+        self.app.cancel_waits()
         if self._http_client is not None:
             self._http_client.close()
             self._http_client = None
@@ -113,6 +115,48 @@ class FakeOpenAI:
             if strict is not None:
                 self.app.strict = strict
 
+    # -- scripting -----------------------------------------------------------------------------
+
+    def on(
+        self,
+        endpoint: str | None = None,
+        *,
+        model: str | None = None,
+        message: str | Pattern[str] | None = None,
+        stream: bool | None = None,
+        match: Callable[[CapturedRequest], bool] | None = None,
+        strict: bool = False,
+    ) -> Script:
+        """Script the answers to the calls that match: ``fake.on("chat.completions.create").respond("Hi")``.
+
+        ``endpoint`` is the SDK call path (``None``: every endpoint). ``model`` must equal the
+        request's model; ``message`` is a substring (or compiled regex) of the last user message;
+        ``stream`` picks streamed or plain calls; ``match`` is any predicate on the
+        ``CapturedRequest``. Scripts are tried in the order they were made. ``strict=True``: a
+        call after the script's ``once`` replies are used up fails the test, and so do replies
+        left unused when the test ends. See ``pytest_openai_fake.scripting``.
+        """
+        return self.app.scripts.on(endpoint, model=model, message=message, stream=stream, match=match, strict=strict)
+
+    def fail_next(self, times: int = 1, status: int = 500, *, endpoint: str | None = None, **fault: Any) -> Script:
+        """The next ``times`` calls (to ``endpoint``, or to any endpoint) get ``error(status, **fault)``.
+
+        ``fake.fail_next(2, 429, retry_after=0.001)``: two rate-limit errors, then normal answers.
+        """
+        outcome = error(status, **fault)
+        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+            raise ScriptError(f"fail_next(): times must be a positive number, got {times!r}")
+        return self.on(endpoint).once(*[outcome] * times)
+
+    @property
+    def scripts(self) -> Scripts:
+        """Every script of this test, in the order they were made."""
+        return self.app.scripts
+
+    def assert_all_consumed(self) -> None:
+        """Fail unless every ``once`` reply of every script was used."""
+        self.app.scripts.assert_all_consumed()
+
     @property
     def strict(self) -> bool:
         return self.app.strict
@@ -163,3 +207,4 @@ class FakeOpenAI:
     def __repr__(self) -> str:
         state = self.base_url if self.running else "stopped"
         return f"<FakeOpenAI {self.provider.name} {state}>"
+

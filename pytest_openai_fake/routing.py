@@ -28,10 +28,22 @@ Handler = Callable[..., Any]
 
 @dataclass(frozen=True)
 class Route:
+    """One endpoint. ``replies``, ``streams`` and ``response`` tell scripting what it can answer:
+
+    - ``replies``: the scripted reply content the handler understands, ``"text"`` (a string)
+      and/or ``"message"`` (tool calls, refusals, finish reasons);
+    - ``streams``: whether it can answer with SSE (so stream faults make sense);
+    - ``response``: the SDK's pydantic model of its JSON reply, which a dict reply is checked
+      against and merged into (``None``: not JSON, or a list page).
+    """
+
     method: str
     path: str
     endpoint: str
     handler: Handler
+    replies: frozenset[str] = frozenset()
+    streams: bool = False
+    response: type | None = None
 
 
 class Resource:
@@ -41,9 +53,18 @@ class Resource:
         self.name = name
         self.routes: list[Route] = []
 
-    def route(self, method: str, path: str, *, endpoint: str) -> Callable[[Handler], Handler]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        replies: Iterable[str] = (),
+        streams: bool = False,
+        response: type | None = None,
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), path, endpoint, handler))
+            self.routes.append(Route(method.upper(), path, endpoint, handler, frozenset(replies), streams, response))
             return handler
 
         return register
@@ -74,6 +95,10 @@ class Ctx:
     ids: IdSequence
     provider: Provider
     endpoint: str
+    #: The scripted reply for this call as plain data, or None for the fake's own answer:
+    #: ``{"content": str | None, "tool_calls": [{"id", "type", "name", "arguments"}],
+    #: "refusal": str | None, "finish_reason": str | None}`` (only for routes with ``replies``).
+    reply: dict[str, Any] | None = None
     _body: Any = field(default=None, repr=False)
 
     def json(self, params_type: type | None = None, *, allow_unknown: bool = False) -> dict[str, Any]:

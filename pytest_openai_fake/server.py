@@ -519,7 +519,12 @@ class _Handler(WSGIRequestHandler):
 
     def _send_part(self, data: bytes) -> None:
         if not data:
-            return  # an empty chunk would end a chunked body
+            # An empty chunk would end a chunked body; an empty item sends the headers early.
+            if self._pending_head:
+                self._sent = True
+                self.wfile.write(self._pending_head)
+                self._pending_head = b""
+            return
         if self._chunked:
             data = b"%x\r\n%b\r\n" % (len(data), data)
         if self._pending_head:

@@ -21,11 +21,16 @@ def event(data: Any, *, name: str | None = None) -> bytes:
 
 
 def sse_response(frames: Iterable[bytes]) -> Response:
-    """A streamed ``text/event-stream`` response of already-built frames (sent chunked)."""
+    """A streamed ``text/event-stream`` response of already-built frames (sent chunked).
+
+    The frames stay readable as ``response.frames``: scripted faults re-pace, cut or end them.
+    """
+    built = list(frames)
 
     def body() -> Iterator[bytes]:
-        yield from frames
+        yield from built
 
     response = Response(body(), status=200, mimetype="text/event-stream", direct_passthrough=True)
     response.headers["Cache-Control"] = "no-cache"
+    response.frames = built  # type: ignore[attr-defined]
     return response

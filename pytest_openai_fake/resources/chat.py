@@ -9,12 +9,14 @@ pieces, so ``max_tokens`` truncates on the same boundaries the usage counts.
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from openai.types.chat.completion_create_params import (
     CompletionCreateParamsNonStreaming,
     CompletionCreateParamsStreaming,
 )
+from openai.types.chat import ChatCompletion
 from werkzeug.wrappers import Response
 
 from .. import errors
@@ -31,7 +33,14 @@ REPLY_PRIMING = 3
 IMAGE_TOKENS = 85
 
 
-@chat.route("POST", "/chat/completions", endpoint="chat.completions.create")
+@chat.route(
+    "POST",
+    "/chat/completions",
+    endpoint="chat.completions.create",
+    replies=("text", "message"),
+    streams=True,
+    response=ChatCompletion,
+)
 def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     body = ctx.json()
     ctx.validate(body, CompletionCreateParamsStreaming if body.get("stream") else CompletionCreateParamsNonStreaming)
@@ -43,13 +52,23 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     n = body.get("n") or 1
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     stops = _stop_sequences(body.get("stop"))
+    tools = Tools.from_request(body)
+    output_format = _output_format(body.get("response_format"))
     prompt = digest("chat", model, messages, body.get("seed"))  # serialised once, not per choice
-    choices = [_choice(digest(prompt.hex(), index), limit, stops) for index in range(n)]
+    turns = []
+    for index in range(n):
+        basis = digest(prompt.hex(), index)
+        if ctx.reply is not None:
+            turn = _Turn.from_reply(ctx.reply, basis)
+        else:
+            turn = _default_turn(ctx, messages, tools, output_format, basis)
+        turns.append(turn.limited(limit, stops))
+    tools.render(turns)
 
     completion_id = ctx.ids.next("chatcmpl-")
     fingerprint = system_fingerprint(model)
     prompt_tokens = count_prompt_tokens(messages, body.get("tools") or body.get("functions"))
-    completion_tokens = sum(len(c.tokens) for c in choices)
+    completion_tokens = sum(t.token_count for t in turns)
     usage = usage_block(prompt_tokens, completion_tokens)
     common = {
         "id": completion_id,
@@ -63,57 +82,282 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
 
     if body.get("stream"):
         options = body.get("stream_options") or {}
-        return sse_response(_stream_frames(common, choices, usage, want_logprobs, top, options))
+        return sse_response(_stream_frames(common, turns, usage, want_logprobs, top, options))
     return {
         **common,
         "object": "chat.completion",
         "choices": [
             {
                 "index": index,
-                "message": {
-                    "role": "assistant",
-                    "content": choice.text,
-                    "refusal": None,
-                    "annotations": [],
-                },
-                "logprobs": {"content": choice.logprobs(top), "refusal": None} if want_logprobs else None,
-                "finish_reason": choice.finish_reason,
+                "message": turn.message(),
+                "logprobs": turn.logprobs(top) if want_logprobs else None,
+                "finish_reason": turn.finish_reason,
             }
-            for index, choice in enumerate(choices)
+            for index, turn in enumerate(turns)
         ],
         "usage": usage,
     }
 
 
-class _Choice:
-    def __init__(self, text: str, finish_reason: str, seed: bytes) -> None:
-        self.text = text
-        self.tokens = tokenize(text)
-        self.finish_reason = finish_reason
+class _Turn:
+    """One choice's assistant turn: text or refusal, tool calls, and why it finished."""
+
+    def __init__(
+        self,
+        seed: bytes,
+        *,
+        content: str | None = None,
+        refusal: str | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        finish_reason: str | None = None,
+    ) -> None:
         self.seed = seed
+        self.content = content
+        self.refusal = refusal
+        self.tool_calls = tool_calls or []  # [{"id", "type", "name", "arguments"}]
+        self.function_call = False  # legacy ``functions``: the single call is a ``function_call``
+        self.finish_reason = finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
-    def logprobs(self, top: int) -> list[dict[str, Any]]:
-        return [token_logprob(token, self.seed, position, top) for position, token in enumerate(self.tokens)]
+    @classmethod
+    def from_reply(cls, reply: dict[str, Any], seed: bytes) -> _Turn:
+        calls = [dict(call) for call in reply["tool_calls"]]
+        return cls(seed, content=reply["content"], refusal=reply["refusal"], tool_calls=calls, finish_reason=reply["finish_reason"])
+
+    def limited(self, limit: int | None, stops: list[str]) -> _Turn:
+        """Cut the text at the first stop sequence and at ``limit`` tokens, as the model would."""
+        if self.content is None or self.tool_calls:
+            return self
+        text = self.content
+        cut = min((pos for pos in (text.find(s) for s in stops) if pos >= 0), default=-1)
+        if cut >= 0:
+            text = text[:cut]
+        if limit is not None:
+            tokens = tokenize(text)
+            if len(tokens) > limit:
+                text = "".join(tokens[:limit])
+                self.finish_reason = "length"
+        self.content = text
+        return self
+
+    @property
+    def text_tokens(self) -> list[str]:
+        return tokenize(self.content) if self.content else []
+
+    @property
+    def token_count(self) -> int:
+        total = len(self.text_tokens) + (count_tokens(self.refusal) if self.refusal else 0)
+        for call in self.tool_calls:
+            total += count_tokens(call["name"]) + count_tokens(call["arguments"])
+        return total
+
+    def message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": self.content, "refusal": self.refusal, "annotations": []}
+        if self.function_call:
+            call = self.tool_calls[0]
+            message["function_call"] = {"name": call["name"], "arguments": call["arguments"]}
+        elif self.tool_calls:
+            message["tool_calls"] = [_tool_call_object(call) for call in self.tool_calls]
+        return message
+
+    def logprobs(self, top: int) -> dict[str, Any]:
+        content = [token_logprob(t, self.seed, i, top) for i, t in enumerate(self.text_tokens)] if self.content is not None else None
+        refusal = [token_logprob(t, self.seed, i, top) for i, t in enumerate(tokenize(self.refusal))] if self.refusal else None
+        return {"content": content, "refusal": refusal}
 
 
-def _choice(basis: bytes, limit: int | None, stops: list[str]) -> _Choice:
-    """One choice's text from its hash ``basis``, cut at the first stop sequence and at ``limit`` tokens."""
-    text = generate_text(basis)
-    finish_reason = "stop"
-    cut = min((pos for pos in (text.find(s) for s in stops) if pos >= 0), default=-1)
-    if cut >= 0:
-        text = text[:cut]
-    if limit is not None:
-        tokens = tokenize(text)
-        if len(tokens) > limit:
-            text = "".join(tokens[:limit])
-            finish_reason = "length"
-    return _Choice(text, finish_reason, basis)
+def _tool_call_object(call: dict[str, Any]) -> dict[str, Any]:
+    if call["type"] == "custom":
+        return {"id": call["id"], "type": "custom", "custom": {"name": call["name"], "input": call["arguments"]}}
+    return {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}
+
+
+def _default_turn(ctx: Ctx, messages: list[Any], tools: Tools, output_format: dict[str, Any] | None, basis: bytes) -> _Turn:
+    """The fake's own answer: tool calls by the documented rule, else JSON for the format, else text."""
+    calls = tools.choose(messages, basis)
+    if calls:
+        for call in calls:
+            call["id"] = ctx.ids.next("call_")
+        return _Turn(basis, tool_calls=calls)
+    if output_format is not None:
+        if output_format["type"] == "json_object":
+            return _Turn(basis, content=json.dumps({"answer": generate_text(basis)}, separators=(",", ":")))
+        return _Turn(basis, content=json.dumps(generate_instance(output_format["schema"], basis), separators=(",", ":"), ensure_ascii=False))
+    return _Turn(basis, content=generate_text(basis))
+
+
+def _output_format(response_format: Any) -> dict[str, Any] | None:
+    """``json_object`` / ``json_schema`` formats (schema checked as the API checks it), else None."""
+    if not isinstance(response_format, dict) or response_format.get("type") not in ("json_object", "json_schema"):
+        return None
+    if response_format["type"] == "json_object":
+        return {"type": "json_object"}
+    spec = response_format["json_schema"]
+    name = spec["name"]
+    schema = spec.get("schema") or {"type": "object", "properties": {}, "additionalProperties": False}
+    where = f"response_format '{name}'"
+    if spec.get("strict"):
+        check_strict_schema(schema, where, "response_format")
+    return {"type": "json_schema", "schema": _checked_schema(schema, where, "response_format")}
+
+
+def _checked_schema(schema: Any, where: str, param: str) -> Any:
+    try:
+        generate_instance(schema, b"probe")
+    except SchemaError as exc:
+        raise errors.bad_request(f"Invalid schema for {where}: {exc}", param=param, code="invalid_json_schema") from None
+    return schema
+
+
+def check_strict_schema(schema: Any, where: str, param: str, context: tuple[str, ...] = ()) -> None:
+    """The rules strict mode (structured outputs) enforces: every object closes its properties
+    (``additionalProperties: false``) and lists all of them in ``required``."""
+    if isinstance(schema, list):
+        for item in schema:
+            check_strict_schema(item, where, param, context)
+        return
+    if not isinstance(schema, dict):
+        return
+    is_object = schema.get("type") == "object" or (isinstance(schema.get("type"), list) and "object" in schema["type"])
+    if is_object or "properties" in schema:
+        def fail(rule: str) -> errors.OpenAIError:
+            return errors.bad_request(f"Invalid schema for {where}: In context={context!r}, {rule}", param=param, code="invalid_json_schema")
+
+        if schema.get("additionalProperties") is not False:
+            raise fail("'additionalProperties' is required to be supplied and to be false.")
+        properties = schema.get("properties") or {}
+        missing = [key for key in properties if key not in (schema.get("required") or [])]
+        if missing:
+            raise fail(f"'required' is required to be supplied and to be an array including every key in properties. Missing '{missing[0]}'.")
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "definitions", "patternProperties"):
+            if isinstance(value, dict):
+                for name, sub in value.items():
+                    check_strict_schema(sub, where, param, (*context, key, name))
+        elif key in ("items", "anyOf", "allOf", "oneOf", "prefixItems", "not", "additionalProperties"):
+            check_strict_schema(value, where, param, (*context, key))
+
+
+class Tools:
+    """The tools a request offers and how it lets the model use them (``tool_choice``).
+
+    Without a script, the rule is:
+
+    - ``tool_choice`` names a function (or the legacy ``function_call`` does): call it;
+    - ``"required"``: call the tools named in the last user message, else the first tool;
+    - ``"auto"`` (the default when tools are given): call the tools whose names appear in the
+      last user message (``get_weather`` also matches "get weather"), unless the last message
+      is a ``tool``/``function`` result; otherwise answer with text;
+    - ``"none"``: text. ``allowed_tools`` narrows the tools, with its own mode.
+
+    Several named tools become parallel calls unless ``parallel_tool_calls`` is false.
+    Arguments are JSON generated from the tool's ``parameters`` schema.
+    """
+
+    def __init__(self, tools: list[dict[str, Any]], choice: Any, *, legacy: bool, parallel: bool) -> None:
+        self.tools = tools  # [{"type": "function"|"custom", "name", "schema" | "format"}]
+        self.choice = choice
+        self.legacy = legacy
+        self.parallel = parallel
+
+    @classmethod
+    def from_request(cls, body: dict[str, Any]) -> Tools:
+        legacy = not body.get("tools") and bool(body.get("functions"))
+        tools: list[dict[str, Any]] = []
+        if legacy:
+            for i, function in enumerate(body["functions"]):
+                tools.append(cls._function(function, f"functions[{i}]"))
+            choice = body.get("function_call", "auto")
+        else:
+            for i, tool in enumerate(body.get("tools") or []):
+                if tool.get("type") == "custom":
+                    tools.append({"type": "custom", "name": tool["custom"]["name"]})
+                else:
+                    tools.append(cls._function(tool["function"], f"tools[{i}].function", strict_key=True))
+            choice = body.get("tool_choice", "auto" if tools else "none")
+        names = [t["name"] for t in tools]
+        duplicate = next((name for name in names if names.count(name) > 1), None)
+        if duplicate is not None:
+            raise errors.bad_request(f"Invalid 'tools': duplicate function name '{duplicate}'.", param="tools")
+        return cls(tools, choice, legacy=legacy, parallel=body.get("parallel_tool_calls") is not False)
+
+    @staticmethod
+    def _function(function: dict[str, Any], param: str, *, strict_key: bool = False) -> dict[str, Any]:
+        name = function["name"]
+        schema = function.get("parameters") or {"type": "object", "properties": {}}
+        where = f"function '{name}'"
+        if strict_key and function.get("strict"):
+            check_strict_schema(schema, where, f"{param}.parameters")
+        return {"type": "function", "name": name, "schema": _checked_schema(schema, where, f"{param}.parameters")}
+
+    def choose(self, messages: list[Any], basis: bytes) -> list[dict[str, Any]]:
+        """The tool calls of the fake's own answer (empty: answer with text)."""
+        if not self.tools:
+            return []
+        tools, mode = self.tools, self.choice
+        if isinstance(mode, dict):
+            if mode.get("type") == "allowed_tools":
+                allowed = {self._tool_name(t) for t in mode["allowed_tools"].get("tools", [])}
+                tools = [t for t in tools if t["name"] in allowed]
+                mode = mode["allowed_tools"]["mode"]
+            else:
+                name = self._tool_name(mode)
+                named = [t for t in tools if t["name"] == name]
+                if not named:
+                    param = "function_call" if self.legacy else "tool_choice"
+                    raise errors.invalid_value(param, f"Invalid value for '{param}': tool '{name}' was not found in '{'functions' if self.legacy else 'tools'}'.")
+                return [self._call(named[0], basis)]
+        if mode == "none" or not tools:
+            return []
+        last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+        if mode == "auto" and last.get("role") in ("tool", "function"):
+            return []
+        text = _last_user_text(messages).lower()
+        mentioned = [t for t in tools if _mentions(text, t["name"])]
+        if not mentioned and mode == "required":
+            mentioned = tools[:1]
+        if not self.parallel or self.legacy:
+            mentioned = mentioned[:1]
+        return [self._call(tool, digest(basis.hex(), tool["name"])) for tool in mentioned]
+
+    @staticmethod
+    def _tool_name(spec: dict[str, Any]) -> str:
+        inner = spec.get("function") or spec.get("custom") or spec
+        return inner.get("name", "") if isinstance(inner, dict) else ""
+
+    @staticmethod
+    def _call(tool: dict[str, Any], seed: bytes) -> dict[str, Any]:
+        if tool["type"] == "custom":
+            return {"id": None, "type": "custom", "name": tool["name"], "arguments": generate_text(seed, min_words=3, max_words=8)}
+        arguments = generate_instance(tool["schema"], seed)
+        return {"id": None, "type": "function", "name": tool["name"], "arguments": json.dumps(arguments, ensure_ascii=False)}
+
+    def render(self, turns: list[_Turn]) -> None:
+        """Legacy ``functions`` requests get a ``function_call`` instead of ``tool_calls``."""
+        if not self.legacy:
+            return
+        for turn in turns:
+            if turn.tool_calls:
+                turn.function_call = True
+                turn.tool_calls = turn.tool_calls[:1]
+                if turn.finish_reason == "tool_calls":
+                    turn.finish_reason = "function_call"
+
+
+def _mentions(text: str, name: str) -> bool:
+    lowered = name.lower()
+    return lowered in text or lowered.replace("_", " ").replace("-", " ") in text
+
+
+def _last_user_text(messages: list[Any]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return message_text(message.get("content"))[0]
+    return ""
 
 
 def _stream_frames(
     common: dict[str, Any],
-    choices: list[_Choice],
+    turns: list[_Turn],
     usage: dict[str, Any],
     want_logprobs: bool,
     top: int,
@@ -136,24 +380,53 @@ def _stream_frames(
         counter += 1
         frames.append(event(payload))
 
-    for index, _ in enumerate(choices):
-        chunk([{"index": index, "delta": {"role": "assistant", "content": "", "refusal": None}, "logprobs": None, "finish_reason": None}])
-    longest = max((len(c.tokens) for c in choices), default=0)
+    def delta(index: int, body: dict[str, Any], logprobs: Any = None) -> None:
+        chunk([{"index": index, "delta": body, "logprobs": logprobs, "finish_reason": None}])
+
+    for index, turn in enumerate(turns):
+        first: dict[str, Any] = {"role": "assistant", "content": "" if turn.content is not None else None, "refusal": None}
+        if turn.refusal is not None:
+            first["refusal"] = ""
+        delta(index, first)
+    # Text arrives token by token, choices interleaved, as the API sends n > 1.
+    longest = max((len(t.text_tokens) for t in turns), default=0)
     for position in range(longest):
-        for index, choice in enumerate(choices):
-            if position >= len(choice.tokens):
-                continue
-            token = choice.tokens[position]
-            logprobs = (
-                {"content": [token_logprob(token, choice.seed, position, top)], "refusal": None} if want_logprobs else None
-            )
-            chunk([{"index": index, "delta": {"content": token}, "logprobs": logprobs, "finish_reason": None}])
-    for index, choice in enumerate(choices):
-        chunk([{"index": index, "delta": {}, "logprobs": None, "finish_reason": choice.finish_reason}])
+        for index, turn in enumerate(turns):
+            tokens = turn.text_tokens
+            if position < len(tokens):
+                logprobs = {"content": [token_logprob(tokens[position], turn.seed, position, top)], "refusal": None} if want_logprobs else None
+                delta(index, {"content": tokens[position]}, logprobs)
+    for index, turn in enumerate(turns):
+        if turn.refusal:
+            for position, token in enumerate(tokenize(turn.refusal)):
+                logprobs = {"content": None, "refusal": [token_logprob(token, turn.seed, position, top)]} if want_logprobs else None
+                delta(index, {"refusal": token}, logprobs)
+        for call_index, call in enumerate(turn.tool_calls):
+            if turn.function_call:
+                delta(index, {"function_call": {"name": call["name"], "arguments": ""}})
+            elif call["type"] == "custom":
+                raise ValueError("custom tool calls cannot be streamed: the SDK's ChoiceDeltaToolCall has no custom variant")
+            else:
+                head = {"index": call_index, "id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": ""}}
+                delta(index, {"tool_calls": [head]})
+            # Arguments arrive as pieces of a few tokens, like the API's deltas.
+            for piece in _pieces(call["arguments"]):
+                if turn.function_call:
+                    delta(index, {"function_call": {"arguments": piece}})
+                else:
+                    delta(index, {"tool_calls": [{"index": call_index, "function": {"arguments": piece}}]})
+    for index, turn in enumerate(turns):
+        chunk([{"index": index, "delta": {}, "logprobs": None, "finish_reason": turn.finish_reason}])
     if include_usage:
         chunk([], usage=usage)
     frames.append(DONE)
     return frames
+
+
+def _pieces(text: str, size: int = 3) -> list[str]:
+    """``text`` in pieces of ``size`` fake tokens (how tool-call arguments are streamed)."""
+    tokens = tokenize(text)
+    return ["".join(tokens[i : i + size]) for i in range(0, len(tokens), size)]
 
 
 @functools.lru_cache(maxsize=256)
@@ -253,3 +526,13 @@ def usage_block(prompt_tokens: int, completion_tokens: int, reasoning_tokens: in
             "rejected_prediction_tokens": 0,
         },
     }
+
+
+def generate_instance(schema: Any, seed: bytes) -> Any:  # TEMP until determinism.schema lands
+    from ..determinism.schema import generate_instance as generate
+
+    return generate(schema, seed)
+
+
+class SchemaError(ValueError):  # TEMP
+    pass
