@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, Mapping
 
 import pytest
 
 from .fake import FakeOpenAI
+from .scripting import ScriptError, to_outcome
 from .server import PortInUseError
 
 __all__ = ["async_openai_client", "openai_client", "openai_server"]
@@ -44,9 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(models=None, strict=True): configure the fake OpenAI server for this test. "
-        "models: the only model ids that exist; strict: fail the test when the fake raised or "
-        "got a request it has no route for.",
+        f"{MARKER}(models=None, strict=True, replies=None, faults=None): configure the fake OpenAI "
+        "server for this test. models: the only model ids that exist; strict: fail the test when the "
+        "fake raised or got a request it has no route for; replies/faults: endpoint name -> a reply "
+        "for every call, or a list of replies, one per call ('*' for faults on every endpoint).",
     )
 
 
@@ -81,8 +83,18 @@ def _xdist_offset() -> int:
     return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
 
 
-def _marker_options(*, models: Collection[str] | None = None, strict: bool = True) -> dict[str, Any]:
-    """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker."""
+def _marker_options(
+    *,
+    models: Collection[str] | None = None,
+    strict: bool = True,
+    replies: Mapping[str, Any] | None = None,
+    faults: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker.
+
+    ``replies`` / ``faults``: endpoint name (or ``"*"`` for faults on every endpoint) -> one
+    outcome for every call, or a list answered one per call. Faults are installed first.
+    """
     if models is not None:
         if isinstance(models, (str, bytes)) or not isinstance(models, Collection):
             raise TypeError(f"models= must be a list of model ids, got {type(models).__name__} {models!r}")
@@ -92,7 +104,20 @@ def _marker_options(*, models: Collection[str] | None = None, strict: bool = Tru
         models = list(models)
     if not isinstance(strict, bool):
         raise TypeError(f"strict= must be True or False, got {strict!r}")
-    return {"models": models, "strict": strict}
+    for name, table in (("replies", replies), ("faults", faults)):
+        if table is None:
+            continue
+        if not isinstance(table, Mapping) or not all(isinstance(k, str) for k in table):
+            raise TypeError(f"{name}= must map endpoint names to replies, e.g. {{'chat.completions.create': ['Hi']}}")
+        for endpoint, value in table.items():
+            for item in value if isinstance(value, list) else [value]:
+                try:
+                    outcome = to_outcome(item)
+                except ScriptError as exc:
+                    raise TypeError(f"{name}[{endpoint!r}]: {exc}") from None
+                if name == "faults" and outcome.kind not in ("fault", "drop") and not outcome.streams_only and not outcome.delay:
+                    raise TypeError(f"faults[{endpoint!r}]: {item!r} is not a fault; use error(...), drop(), cut_stream(...), stream_error(...) or delayed(...)")
+    return {"models": models, "strict": strict, "replies": replies, "faults": faults}
 
 
 def marker_options(node: pytest.Item) -> dict[str, Any]:
@@ -106,6 +131,19 @@ def marker_options(node: pytest.Item) -> dict[str, Any]:
             raise pytest.UsageError(f"@pytest.mark.{MARKER} on {node.nodeid}: {exc}") from None
         merged.update(bound.arguments)
     return _marker_options(**merged)
+
+
+def _install_scripts(fake: FakeOpenAI, options: dict[str, Any], node: pytest.Item) -> None:
+    try:
+        for name in ("faults", "replies"):
+            for endpoint, value in (options[name] or {}).items():
+                script = fake.on(None if endpoint == "*" else endpoint)
+                if isinstance(value, list):
+                    script.once(*value)
+                else:
+                    script.respond(value)
+    except ScriptError as exc:
+        raise pytest.UsageError(f"@pytest.mark.{MARKER} on {node.nodeid}: {exc}") from None
 
 
 def _session_server(config: pytest.Config) -> FakeOpenAI:
@@ -129,10 +167,12 @@ def openai_server(request: pytest.FixtureRequest) -> Iterator[FakeOpenAI]:
     options = marker_options(request.node)
     fake = _session_server(request.config)
     fake.reset()
-    fake.configure(**options)
+    fake.configure(models=options["models"], strict=options["strict"])
+    _install_scripts(fake, options, request.node)
     request.node.stash[_ITEM_SERVER] = fake
     yield fake
     problems = fake.take_problems()
+    unused = fake.scripts.strict_unconsumed()
     if problems and fake.strict:
         listing = "\n\n".join(str(p) for p in problems)
         pytest.fail(
@@ -140,6 +180,9 @@ def openai_server(request: pytest.FixtureRequest) -> Iterator[FakeOpenAI]:
             f"(use @pytest.mark.{MARKER}(strict=False) if they are expected):\n\n{listing}",
             pytrace=False,
         )
+    if unused:
+        listing = "\n".join(f"  {s!r}: {s.pending} reply(ies) left" for s in unused)
+        pytest.fail(f"strict script(s) not fully consumed by this test:\n{listing}", pytrace=False)
 
 
 @pytest.fixture

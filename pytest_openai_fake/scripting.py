@@ -473,9 +473,7 @@ def check_outcome(outcome: Outcome, route: Route) -> None:
                 f"{endpoint} cannot reply with {outcome.reply!r}: it accepts {accepted}; "
                 "a dict (merged into its response), raw(...), error(...) or drop() work for every endpoint"
             )
-    elif outcome.kind == "patch":
-        if route.response is None:
-            raise ScriptError(f"{endpoint} has no JSON response to merge {outcome.reply!r} into: use raw(...)")
+    elif outcome.kind == "patch" and route.response is not None:
         check_patch(outcome.reply, route.response, endpoint)
     if outcome.streams_only and not route.streams and (outcome.first_chunk or outcome.per_chunk or outcome.cut_after is not None):
         raise ScriptError(f"{endpoint} never streams: first_chunk/per_chunk/cut_stream() need a streaming endpoint")

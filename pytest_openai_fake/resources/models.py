@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai.types import Model, ModelDeleted
+
 from .. import errors
 from ..routing import Ctx, Resource
 
@@ -18,12 +20,12 @@ def list_models(ctx: Ctx) -> dict[str, Any]:
     return {"object": "list", "data": [card.to_api() for card in ctx.state.models.list()]}
 
 
-@models.route("GET", "/models/<path:model>", endpoint="models.retrieve")
+@models.route("GET", "/models/<path:model>", endpoint="models.retrieve", response=Model)
 def retrieve_model(ctx: Ctx, model: str) -> dict[str, Any]:
     return ctx.state.models.get(model).to_api()
 
 
-@models.route("DELETE", "/models/<path:model>", endpoint="models.delete")
+@models.route("DELETE", "/models/<path:model>", endpoint="models.delete", response=ModelDeleted)
 def delete_model(ctx: Ctx, model: str) -> dict[str, Any]:
     card = ctx.state.models.get(model)
     if card.owned_by in BASE_OWNERS:
