@@ -1,0 +1,110 @@
+"""Scripts from the ``openai_fake`` marker, and strict scripts at teardown, through pytester."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+def test_marker_replies_and_faults(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import openai
+        import pytest
+        from pytest_openai_fake import error, tool_call
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        @pytest.mark.openai_fake(replies={"chat.completions.create": [tool_call("search", {"q": "x"}), "done"]})
+        def test_reply_list_is_used_in_order(openai_client):
+            first = openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+            assert first.choices[0].message.tool_calls[0].function.name == "search"
+            second = openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+            assert second.choices[0].message.content == "done"
+
+        @pytest.mark.openai_fake(replies={"chat.completions.create": "always"})
+        def test_single_reply_is_for_every_call(openai_client):
+            for _ in range(3):
+                reply = openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+                assert reply.choices[0].message.content == "always"
+
+        @pytest.mark.openai_fake(faults={"*": [error(429, retry_after=0.001)]}, replies={"chat.completions.create": "ok"})
+        def test_faults_come_first(openai_server):
+            client = openai_server.client(max_retries=1)
+            reply = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+            assert reply.choices[0].message.content == "ok"
+            assert [r.status for r in openai_server.requests] == [429, 200]
+
+        @pytest.mark.openai_fake(faults={"models.list": error(503)})
+        class TestClassMarker:
+            def test_inherits(self, openai_client):
+                with pytest.raises(openai.InternalServerError):
+                    openai_client.models.list()
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+
+
+@pytest.mark.parametrize(
+    "marker, message",
+    [
+        ("replies={'chat.completion.create': 'x'}", "unknown endpoint 'chat.completion.create'"),
+        ("replies={'models.list': 'text'}", "models.list cannot reply with 'text'"),
+        ("replies=['x']", "replies= must map endpoint names to replies"),
+        ("replies={'chat.completions.create': 42}", "cannot reply with int 42"),
+        ("faults={'*': 'text'}", "is not a fault"),
+    ],
+)
+def test_bad_marker_scripts_are_usage_errors(pytester: pytest.Pytester, marker: str, message: str):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.openai_fake({marker})
+        def test_x(openai_server):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([f"*@pytest.mark.openai_fake on test_*.py::test_x*{message}*"])
+
+
+def test_strict_script_left_unused_fails_the_test(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        def test_uses_one_of_two(openai_server, openai_client):
+            openai_server.on("chat.completions.create", strict=True).once("a", "b")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_loose_script_may_stay_unused(openai_server, openai_client):
+            openai_server.on("chat.completions.create").once("a", "b")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*strict script(s) not fully consumed*", "*<Script script_1 on(chat.completions.create)>: 1 reply(ies) left*"])
+
+
+def test_strict_script_called_too_often_fails_the_test(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import openai
+        import pytest
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        def test_calls_twice(openai_server, openai_client):
+            openai_server.on("chat.completions.create", strict=True).once("only")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+            with pytest.raises(openai.InternalServerError):
+                openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*is strict and has no replies left for this call*"])
