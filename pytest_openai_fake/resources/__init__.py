@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .chat import chat
-from .completions import completions
-from .embeddings import embeddings
-from .images import images
-from .models import models
-from .moderations import moderations
+from . import chat, completions, embeddings, images, models, moderations
 
 __all__ = ["ALL_RESOURCES"]
 
-ALL_RESOURCES = (chat, completions, embeddings, images, models, moderations)
+ALL_RESOURCES = (
+    chat.chat,
+    completions.completions,
+    embeddings.embeddings,
+    images.images,
+    models.models,
+    moderations.moderations,
+)
