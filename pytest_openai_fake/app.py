@@ -219,11 +219,7 @@ class FakeApp:
 
     def _choose(self, ctx: Ctx, request: FakeRequest, route: Route) -> tuple[Script | None, Outcome | None]:
         """The script and outcome for this call (callables called), or (None, None) for the default."""
-        try:
-            body = ctx.body_json()
-        except errors.OpenAIError:
-            body = None
-        stream = isinstance(body, dict) and bool(body.get("stream"))
+        body, _, stream = _facts(ctx)
         pending: list[CapturedRequest] = []
 
         def captured() -> CapturedRequest:  # built only if a predicate or callable wants it
@@ -272,9 +268,7 @@ class FakeApp:
         """Answer with the handler, shaped by the scripted outcome (if any)."""
         if outcome is None or outcome.kind == "default" and outcome.error_after is None and outcome.cut_after is None:
             return route.handler(ctx, **values)
-        body = ctx.body_json() if outcome.kind != "drop" else None
-        stream = isinstance(body, dict) and bool(body.get("stream"))
-        model = body.get("model") if isinstance(body, dict) and isinstance(body.get("model"), str) else None
+        _, model, stream = _facts(ctx)
         if outcome.kind == "fault" or (outcome.error_after is not None and not stream):
             assert outcome.fault is not None
             raise outcome.fault.render(model)
@@ -395,6 +389,24 @@ class FakeApp:
                 "health": f"{root}/health",
             },
         }
+
+
+def _facts(ctx: Ctx) -> tuple[Any, str | None, bool]:
+    """The body (JSON, or the form of a multipart upload), its model and whether it streams.
+
+    Never raises: scripts must answer bodies the handler would reject (a fault comes first).
+    """
+    if ctx.request.mimetype == "multipart/form-data":
+        body: Any = ctx.request.form.to_dict()
+        stream = str(body.get("stream", "")).lower() == "true"
+    else:
+        try:
+            body = ctx.body_json()
+        except errors.OpenAIError:
+            body = None
+        stream = isinstance(body, dict) and body.get("stream") is True
+    model = body.get("model") if isinstance(body, dict) and isinstance(body.get("model"), str) else None
+    return body, model, stream
 
 
 class _ScriptFailure(Exception):

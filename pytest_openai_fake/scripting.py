@@ -101,7 +101,7 @@ def tool_call(name: str, arguments: Mapping[str, Any] | str | None = None, *, id
         text = arguments
     elif isinstance(arguments, Mapping):
         try:
-            text = json.dumps(dict(arguments), separators=(", ", ": "))
+            text = json.dumps(dict(arguments), separators=(",", ":"), ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise ScriptError(f"tool_call({name!r}): arguments are not JSON-serialisable: {exc}") from None
     else:

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import count_tokens, digest, generate_text, stable_json, tokenize
+from ..determinism.schema import SchemaError, generate_instance
 from ..routing import Ctx, Resource
 from ..streaming import DONE, event, sse_response
 
@@ -116,6 +117,7 @@ class _Turn:
         self.refusal = refusal
         self.tool_calls = tool_calls or []  # [{"id", "type", "name", "arguments"}]
         self.function_call = False  # legacy ``functions``: the single call is a ``function_call``
+        self._tokens: list[str] | None = None
         self.finish_reason = finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
     @classmethod
@@ -131,17 +133,21 @@ class _Turn:
         cut = min((pos for pos in (text.find(s) for s in stops) if pos >= 0), default=-1)
         if cut >= 0:
             text = text[:cut]
-        if limit is not None:
-            tokens = tokenize(text)
-            if len(tokens) > limit:
-                text = "".join(tokens[:limit])
-                self.finish_reason = "length"
+        tokens = tokenize(text)
+        if limit is not None and len(tokens) > limit:
+            # Keep the cut's own tokens: re-tokenising the cut text could merge trailing spaces.
+            tokens = tokens[:limit]
+            text = "".join(tokens)
+            self.finish_reason = "length"
         self.content = text
+        self._tokens = tokens
         return self
 
     @property
     def text_tokens(self) -> list[str]:
-        return tokenize(self.content) if self.content else []
+        if self._tokens is None:
+            self._tokens = tokenize(self.content) if self.content else []
+        return self._tokens
 
     @property
     def token_count(self) -> int:
@@ -329,7 +335,7 @@ class Tools:
         if tool["type"] == "custom":
             return {"id": None, "type": "custom", "name": tool["name"], "arguments": generate_text(seed, min_words=3, max_words=8)}
         arguments = generate_instance(tool["schema"], seed)
-        return {"id": None, "type": "function", "name": tool["name"], "arguments": json.dumps(arguments, ensure_ascii=False)}
+        return {"id": None, "type": "function", "name": tool["name"], "arguments": json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)}
 
     def render(self, turns: list[_Turn]) -> None:
         """Legacy ``functions`` requests get a ``function_call`` instead of ``tool_calls``."""
@@ -527,12 +533,3 @@ def usage_block(prompt_tokens: int, completion_tokens: int, reasoning_tokens: in
         },
     }
 
-
-def generate_instance(schema: Any, seed: bytes) -> Any:  # TEMP until determinism.schema lands
-    from ..determinism.schema import generate_instance as generate
-
-    return generate(schema, seed)
-
-
-class SchemaError(ValueError):  # TEMP
-    pass

@@ -318,3 +318,10 @@ def test_stop_does_not_wait_for_a_delay():
     assert time.perf_counter() - started < 1
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_faults_on_multipart_uploads(openai_server, client):
+    """Upload endpoints get scripted faults too, without their body being read as JSON."""
+    openai_server.fail_next(1, 429, endpoint="images.edit")
+    with pytest.raises(openai.RateLimitError):
+        client.images.edit(image=("in.png", b"not even a png", "image/png"), prompt="x", model="gpt-image-1")

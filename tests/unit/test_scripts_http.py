@@ -35,7 +35,7 @@ def test_install_replies_over_http(openai_server, client):
     assert response.json()["object"] == "script" and len(response.json()["pending"]) == 2
     first = chat(client).choices[0]
     assert first.finish_reason == "tool_calls"
-    assert first.message.tool_calls[0].function.arguments == '{"city": "Paris"}'
+    assert first.message.tool_calls[0].function.arguments == '{"city":"Paris"}'
     assert chat(client).choices[0].message.content == "It is sunny."
     listed = httpx2.get(openai_server.url + "/__fake/scripts").json()["data"]
     assert listed[0]["calls"] == 2 and listed[0]["pending"] == []

@@ -1,0 +1,56 @@
+"""An agent loop driven by scripted replies: tool call -> tool result -> final answer."""
+
+import json
+
+import openai
+
+from pytest_openai_fake import tool_call
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
+
+
+def get_weather(city: str) -> str:
+    return f"Sunny, 21 °C in {city}"
+
+
+def run_agent(client: openai.OpenAI, question: str) -> str:
+    """Code under test: calls tools until the model answers with text."""
+    messages = [{"role": "user", "content": question}]
+    for _ in range(5):
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS)
+        message = reply.choices[0].message
+        if not message.tool_calls:
+            return message.content
+        messages.append(message.model_dump(exclude_none=True))
+        for call in message.tool_calls:
+            result = get_weather(**json.loads(call.function.arguments))
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    raise RuntimeError("the agent did not finish")
+
+
+def test_agent_uses_the_weather_tool(openai_server, openai_client):
+    openai_server.on("chat.completions.create").once(
+        tool_call("get_weather", {"city": "Paris"}),  # first call: the model asks for the tool
+        "It is sunny in Paris.",  # second call: the final answer
+    )
+    assert run_agent(openai_client, "Weather in Paris?") == "It is sunny in Paris."
+    last = openai_server.requests.last.json["messages"]
+    assert last[-1] == {"role": "tool", "tool_call_id": last[-2]["tool_calls"][0]["id"], "content": "Sunny, 21 °C in Paris"}
+    openai_server.assert_all_consumed()
+
+
+def test_agent_without_a_script(openai_server, openai_client):
+    """No script: the fake calls a tool the question names, then answers with text."""
+    answer = run_agent(openai_client, "Use get_weather for Paris, please.")
+    assert answer  # deterministic filler text
+    first, second = openai_server.requests
+    assert first.json["messages"][-1]["role"] == "user"
+    assert second.json["messages"][-1]["role"] == "tool"
