@@ -21,12 +21,28 @@ def render() -> str:
         "Generated from the route registry by `python scripts/gen_endpoints.py`; do not edit.",
         "The endpoint name is the SDK call path: the request log, scripting and faults use it.",
         "",
+        "Every endpoint takes the scripted replies `error(...)`, `drop()`, `raw(...)`, `DEFAULT`, delays",
+        "and callables, and a dict merged into its JSON reply (checked against the `response` model",
+        "when there is one). `content` lists what else it can be scripted with: `text` (a string),",
+        "`message` (tool calls, refusals, finish reasons). `streams`: `cut_stream`, `stream_error`",
+        "and chunk delays apply.",
+        "",
     ]
     for provider in PROVIDERS.values():
-        lines += [f"## {provider.name} (base path `{provider.base_path}`)", "", "| endpoint | method | path |", "|---|---|---|"]
+        lines += [
+            f"## {provider.name} (base path `{provider.base_path}`)",
+            "",
+            "| endpoint | method | path | content | streams | response |",
+            "|---|---|---|---|---|---|",
+        ]
         for resource in ALL_RESOURCES:
             for route in resource.routes:
-                lines.append(f"| `{route.endpoint}` | {route.method} | `{provider.base_path}{route.path}` |")
+                content = ", ".join(sorted(route.replies)) or "–"
+                response = f"`{route.response.__name__}`" if route.response is not None else "–"
+                lines.append(
+                    f"| `{route.endpoint}` | {route.method} | `{provider.base_path}{route.path}` | {content} | "
+                    f"{'yes' if route.streams else 'no'} | {response} |"
+                )
         lines.append("")
     return "\n".join(lines)
 
