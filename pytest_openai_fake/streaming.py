@@ -7,7 +7,9 @@ from typing import Any, Iterable, Iterator
 
 from werkzeug.wrappers import Response
 
-__all__ = ["DONE", "event", "sse_response"]
+from .determinism import digest
+
+__all__ = ["DONE", "Chunks", "event", "sse_response"]
 
 #: The last frame of every chat and completions stream.
 DONE = b"data: [DONE]\n\n"
@@ -34,3 +36,35 @@ def sse_response(frames: Iterable[bytes]) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.frames = built  # type: ignore[attr-defined]
     return response
+
+
+class Chunks:
+    """The frames of a chat or completions stream: each chunk is ``common`` plus its choices.
+
+    ``include_usage``: every chunk has ``usage: null`` and ``finish(usage)`` adds a last chunk
+    with no choices and the usage. ``obfuscate``: each chunk gets the random-length
+    ``obfuscation`` padding the real API adds against side channels (derived from the id here).
+    """
+
+    def __init__(self, common: dict[str, Any], *, include_usage: bool, obfuscate: bool = False) -> None:
+        self.common = common
+        self.include_usage = include_usage
+        self.obfuscate = obfuscate
+        self.frames: list[bytes] = []
+
+    def add(self, choices: list[dict[str, Any]], **extra: Any) -> None:
+        payload: dict[str, Any] = {**self.common, "choices": choices}
+        if self.include_usage:
+            payload["usage"] = None
+        payload.update(extra)
+        if self.obfuscate:
+            counter = len(self.frames)
+            payload["obfuscation"] = digest("obfuscation", self.common["id"], counter).hex()[: 2 + counter % 9]
+        self.frames.append(event(payload))
+
+    def finish(self, usage: dict[str, Any]) -> list[bytes]:
+        """The frames, with the usage chunk (if asked for) and ``data: [DONE]``."""
+        if self.include_usage:
+            self.add([], usage=usage)
+        self.frames.append(DONE)
+        return self.frames

@@ -23,7 +23,7 @@ from .. import errors
 from ..determinism import count_tokens, digest, generate_text, stable_json, tokenize
 from ..determinism.schema import SchemaError, generate_instance
 from ..routing import Ctx, Resource
-from ..streaming import DONE, event, sse_response
+from ..streaming import Chunks, sse_response
 
 chat = Resource("chat")
 
@@ -369,22 +369,12 @@ def _stream_frames(
     top: int,
     options: dict[str, Any],
 ) -> list[bytes]:
-    include_usage = bool(options.get("include_usage"))
-    obfuscate = options.get("include_obfuscation", True) is not False
-    frames: list[bytes] = []
-    counter = 0
-
-    def chunk(choice_list: list[dict[str, Any]], **extra: Any) -> None:
-        nonlocal counter
-        payload: dict[str, Any] = {**common, "object": "chat.completion.chunk", "choices": choice_list}
-        if include_usage:
-            payload["usage"] = None
-        payload.update(extra)
-        if obfuscate:
-            # The real API pads chunks with a random-length string against side channels.
-            payload["obfuscation"] = digest("obfuscation", common["id"], counter).hex()[: 2 + counter % 9]
-        counter += 1
-        frames.append(event(payload))
+    chunks = Chunks(
+        {**common, "object": "chat.completion.chunk"},
+        include_usage=bool(options.get("include_usage")),
+        obfuscate=options.get("include_obfuscation", True) is not False,
+    )
+    chunk = chunks.add
 
     def delta(index: int, body: dict[str, Any], logprobs: Any = None) -> None:
         chunk([{"index": index, "delta": body, "logprobs": logprobs, "finish_reason": None}])
@@ -423,10 +413,7 @@ def _stream_frames(
                     delta(index, {"tool_calls": [{"index": call_index, "function": {"arguments": piece}}]})
     for index, turn in enumerate(turns):
         chunk([{"index": index, "delta": {}, "logprobs": None, "finish_reason": turn.finish_reason}])
-    if include_usage:
-        chunk([], usage=usage)
-    frames.append(DONE)
-    return frames
+    return chunks.finish(usage)
 
 
 def _pieces(text: str, size: int = 3) -> list[str]:

@@ -49,7 +49,7 @@ from werkzeug.wrappers import Response
 from .. import errors
 from ..determinism import digest, generate_text, tokenize
 from ..routing import Ctx, Resource
-from ..streaming import DONE, event, sse_response
+from ..streaming import Chunks, sse_response
 from .chat import system_fingerprint, token_logprob, usage_block
 
 completions = Resource("completions")
@@ -283,15 +283,8 @@ def _stream_frames(
     top: int,
     options: dict[str, Any],
 ) -> list[bytes]:
-    include_usage = bool(options.get("include_usage"))
-    frames: list[bytes] = []
-
-    def chunk(choice_list: list[dict[str, Any]], **extra: Any) -> None:
-        payload: dict[str, Any] = {**common, "choices": choice_list}
-        if include_usage:
-            payload["usage"] = None
-        payload.update(extra)
-        frames.append(event(payload))
+    chunks = Chunks(common, include_usage=bool(options.get("include_usage")))
+    chunk = chunks.add
 
     def piece(choice: _Choice, text: str, pieces: list[tuple[str, bytes, int, int]]) -> None:
         chunk(
@@ -319,10 +312,7 @@ def _stream_frames(
                 piece(choice, choice.candidate.tokens[position], all_pieces[choice.index][at : at + 1])
     for choice in choices:
         piece(choice, "", [])
-    if include_usage:
-        chunk([], usage=usage)
-    frames.append(DONE)
-    return frames
+    return chunks.finish(usage)
 
 
 # -- checks --------------------------------------------------------------------------------

@@ -109,6 +109,11 @@ def test_async_client_fixture(pytester: pytest.Pytester):
         ("modles=['gpt-4o']", "unexpected keyword argument 'modles'"),
         ("strict='yes'", "strict= must be True or False"),
         ("['gpt-4o']", "too many positional arguments"),
+        ("replies={'chat.completion.create': 'x'}", "unknown endpoint 'chat.completion.create'"),
+        ("replies={'models.list': 'text'}", "models.list cannot reply with 'text'"),
+        ("replies=['x']", "replies= must map endpoint names to replies"),
+        ("replies={'chat.completions.create': 42}", "cannot reply with int 42"),
+        ("faults={'*': 'text'}", "is not a fault"),
     ],
 )
 def test_marker_is_validated(pytester: pytest.Pytester, marker: str, message: str):

@@ -47,31 +47,6 @@ def test_marker_replies_and_faults(pytester: pytest.Pytester):
     result.assert_outcomes(passed=4)
 
 
-@pytest.mark.parametrize(
-    "marker, message",
-    [
-        ("replies={'chat.completion.create': 'x'}", "unknown endpoint 'chat.completion.create'"),
-        ("replies={'models.list': 'text'}", "models.list cannot reply with 'text'"),
-        ("replies=['x']", "replies= must map endpoint names to replies"),
-        ("replies={'chat.completions.create': 42}", "cannot reply with int 42"),
-        ("faults={'*': 'text'}", "is not a fault"),
-    ],
-)
-def test_bad_marker_scripts_are_usage_errors(pytester: pytest.Pytester, marker: str, message: str):
-    pytester.makepyfile(
-        f"""
-        import pytest
-
-        @pytest.mark.openai_fake({marker})
-        def test_x(openai_server):
-            pass
-        """
-    )
-    result = pytester.runpytest("-p", "no:cacheprovider")
-    assert result.ret != 0
-    result.stdout.fnmatch_lines([f"*@pytest.mark.openai_fake on test_*.py::test_x*{message}*"])
-
-
 def test_strict_script_left_unused_fails_the_test(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
