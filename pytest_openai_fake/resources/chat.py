@@ -52,7 +52,7 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     messages = body["messages"]
     n = body.get("n") or 1
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    stops = _stop_sequences(body.get("stop"))
+    stops = stop_sequences(body.get("stop"))
     tools = Tools.from_request(body)
     output_format = _output_format(body.get("response_format"))
     prompt = digest("chat", model, messages, body.get("seed"))  # serialised once, not per choice
@@ -431,17 +431,22 @@ def system_fingerprint(model: str) -> str:
 def _check_limits(body: dict[str, Any]) -> None:
     errors.check_length("messages", body["messages"], minimum=1)
     errors.check_range("n", body.get("n"), minimum=1, maximum=128)
-    errors.check_range("temperature", body.get("temperature"), decimal=True, minimum=0, maximum=2)
-    errors.check_range("top_p", body.get("top_p"), decimal=True, minimum=0, maximum=1)
-    errors.check_range("presence_penalty", body.get("presence_penalty"), decimal=True, minimum=-2, maximum=2)
-    errors.check_range("frequency_penalty", body.get("frequency_penalty"), decimal=True, minimum=-2, maximum=2)
+    check_sampling(body)
     errors.check_range("top_logprobs", body.get("top_logprobs"), minimum=0, maximum=20)
     errors.check_range("max_tokens", body.get("max_tokens"), minimum=0)
     errors.check_range("max_completion_tokens", body.get("max_completion_tokens"), minimum=0)
     errors.check_length("stop", body.get("stop"), maximum=4)
 
 
-def _stop_sequences(stop: Any) -> list[str]:
+def check_sampling(body: dict[str, Any]) -> None:
+    """The sampling parameters' ranges, shared by chat and legacy completions."""
+    errors.check_range("temperature", body.get("temperature"), decimal=True, minimum=0, maximum=2)
+    errors.check_range("top_p", body.get("top_p"), decimal=True, minimum=0, maximum=1)
+    errors.check_range("presence_penalty", body.get("presence_penalty"), decimal=True, minimum=-2, maximum=2)
+    errors.check_range("frequency_penalty", body.get("frequency_penalty"), decimal=True, minimum=-2, maximum=2)
+
+
+def stop_sequences(stop: Any) -> list[str]:
     if stop is None:
         return []
     if isinstance(stop, str):

@@ -50,7 +50,7 @@ from .. import errors
 from ..determinism import digest, generate_text, tokenize
 from ..routing import Ctx, Resource
 from ..streaming import Chunks, sse_response
-from .chat import system_fingerprint, token_logprob, usage_block
+from .chat import check_sampling, stop_sequences, system_fingerprint, token_logprob, usage_block
 
 completions = Resource("completions")
 
@@ -95,7 +95,7 @@ def create_completion(ctx: Ctx) -> dict[str, Any] | Response:
 
     limit = body.get("max_tokens")
     limit = DEFAULT_MAX_TOKENS if limit is None else limit
-    stops = _stop_sequences(body.get("stop"))
+    stops = stop_sequences(body.get("stop"))
     echo = bool(body.get("echo"))
     want_logprobs = body.get("logprobs") is not None
     top = max(body.get("logprobs") or 0, 1)
@@ -323,19 +323,8 @@ def _check_limits(body: dict[str, Any]) -> None:
     errors.check_range("best_of", body.get("best_of"), minimum=0, maximum=20)
     errors.check_range("logprobs", body.get("logprobs"), minimum=0, maximum=5)
     errors.check_range("max_tokens", body.get("max_tokens"), minimum=0)
-    errors.check_range("temperature", body.get("temperature"), decimal=True, minimum=0, maximum=2)
-    errors.check_range("top_p", body.get("top_p"), decimal=True, minimum=0, maximum=1)
-    errors.check_range("presence_penalty", body.get("presence_penalty"), decimal=True, minimum=-2, maximum=2)
-    errors.check_range("frequency_penalty", body.get("frequency_penalty"), decimal=True, minimum=-2, maximum=2)
+    check_sampling(body)
     errors.check_length("stop", body.get("stop"), maximum=4)
-
-
-def _stop_sequences(stop: Any) -> list[str]:
-    if stop is None:
-        return []
-    if isinstance(stop, str):
-        return [stop] if stop else []
-    return [s for s in stop if s]
 
 
 @functools.lru_cache(maxsize=1)
