@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from . import errors
 from .providers.openai import ModelCard, Provider
 
-__all__ = ["Blob", "Models", "Store"]
+__all__ = ["Blob", "Models", "Store", "Table", "page"]
 
 
 class Models:
@@ -59,6 +59,83 @@ class Blob:
     data: bytes
 
 
+T = TypeVar("T")
+
+
+class Table(Generic[T]):
+    """Stored objects of one kind by id, oldest first. ``get`` answers the real 404 for unknown ids."""
+
+    def __init__(self, noun: str, missing: Callable[[str], errors.OpenAIError] | None = None) -> None:
+        self.noun = noun  # "response", "conversation", ... used in the 404 message
+        self._missing = missing
+        self._rows: dict[str, T] = {}
+
+    def add(self, key: str, row: T) -> T:
+        self._rows[key] = row
+        return row
+
+    def get(self, key: str) -> T:
+        row = self._rows.get(key)
+        if row is None:
+            if self._missing is not None:
+                raise self._missing(key)
+            raise errors.not_found(f"No {self.noun} found with id '{key}'.")
+        return row
+
+    def find(self, key: str) -> T | None:
+        return self._rows.get(key)
+
+    def delete(self, key: str) -> T:
+        row = self.get(key)
+        del self._rows[key]
+        return row
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(list(self._rows.values()))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def page(
+    rows: list[Any],
+    *,
+    key: Callable[[Any], str],
+    after: str | None = None,
+    before: str | None = None,
+    limit: int | None = 20,
+    order: str = "desc",
+    default_limit: int = 20,
+) -> dict[str, Any]:
+    """One cursor page of ``rows`` (given oldest first), as the API's list endpoints page.
+
+    ``order="desc"`` lists newest first. ``after`` / ``before`` are ids of listed items; an id
+    that is not in the listing gives an empty page, as the API does. Returns ``{"object": "list",
+    "data", "first_id", "last_id", "has_more"}``, with ``data`` still the rows (callers render).
+    """
+    errors.check_range("limit", limit, minimum=1, maximum=100)
+    ordered = list(reversed(rows)) if order == "desc" else list(rows)
+    ids = [key(row) for row in ordered]
+    start, end = 0, len(ordered)
+    if after is not None:
+        start = ids.index(after) + 1 if after in ids else len(ordered)
+    if before is not None:
+        end = ids.index(before) if before in ids else 0
+    window = ordered[start:end]
+    size = default_limit if limit is None else limit
+    chosen = window[:size]
+    return {
+        "object": "list",
+        "data": chosen,
+        "first_id": key(chosen[0]) if chosen else None,
+        "last_id": key(chosen[-1]) if chosen else None,
+        "has_more": len(window) > size,
+    }
+
+
 class Store:
     """All stored objects of one fake. ``reset()`` rebuilds every family from scratch."""
 
@@ -68,5 +145,10 @@ class Store:
 
     def reset(self) -> None:
         self.models = Models(self.provider)
+        #: Stateful families, by id, oldest first: stored Responses, Conversations, stored chat
+        #: completions. Each resource module keeps its own records in its table.
+        self.responses: Table[Any] = Table("response")
+        self.conversations: Table[Any] = Table("conversation")
+        self.chat_completions: Table[Any] = Table("chat completion")
         #: name -> Blob, served without auth at ``/__fake/blobs/<name>`` (image URLs point here).
         self.blobs: dict[str, Blob] = {}

@@ -35,6 +35,8 @@ _ID_SHAPES: dict[str, tuple[str, int]] = {
     "req_": ("hex", 32),
     "fp_": ("hex", 10),
     "call_": ("alnum", 24),
+    # Responses API objects: the prefix and 48 hex digits.
+    **{prefix: ("hex", 48) for prefix in ("resp_", "msg_", "fc_", "rs_", "conv_", "ws_", "fs_", "ci_", "ig_", "ctc_", "cmp_")},
 }
 
 
