@@ -60,9 +60,12 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     for index in range(n):
         basis = digest(prompt.hex(), index)
         if ctx.reply is not None:
-            turn = _Turn.from_reply(ctx.reply, basis)
+            turn = Turn.from_reply(ctx.reply, basis)
         else:
-            turn = _default_turn(ctx, messages, tools, output_format, basis)
+            last = messages[-1] if isinstance(messages[-1], dict) else {}
+            turn = default_turn(
+                ctx, tools, output_format, basis, last_text=_last_user_text(messages), after_result=last.get("role") in ("tool", "function")
+            )
         turns.append(turn.limited(limit, stops))
     tools.render(turns)
 
@@ -100,7 +103,7 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     }
 
 
-class _Turn:
+class Turn:
     """One choice's assistant turn: text or refusal, tool calls, and why it finished."""
 
     def __init__(
@@ -121,11 +124,11 @@ class _Turn:
         self.finish_reason = finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
     @classmethod
-    def from_reply(cls, reply: dict[str, Any], seed: bytes) -> _Turn:
+    def from_reply(cls, reply: dict[str, Any], seed: bytes) -> Turn:
         calls = [dict(call) for call in reply["tool_calls"]]
         return cls(seed, content=reply["content"], refusal=reply["refusal"], tool_calls=calls, finish_reason=reply["finish_reason"])
 
-    def limited(self, limit: int | None, stops: list[str]) -> _Turn:
+    def limited(self, limit: int | None, stops: list[str]) -> Turn:
         """Cut the text at the first stop sequence and at ``limit`` tokens, as the model would."""
         if self.content is None or self.tool_calls:
             return self
@@ -177,18 +180,24 @@ def _tool_call_object(call: dict[str, Any]) -> dict[str, Any]:
     return {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}
 
 
-def _default_turn(ctx: Ctx, messages: list[Any], tools: Tools, output_format: dict[str, Any] | None, basis: bytes) -> _Turn:
-    """The fake's own answer: tool calls by the documented rule, else JSON for the format, else text."""
-    calls = tools.choose(messages, basis)
+def default_turn(
+    ctx: Ctx, tools: Tools, output_format: dict[str, Any] | None, basis: bytes, *, last_text: str, after_result: bool, call_prefix: str = "call_"
+) -> Turn:
+    """The fake's own answer: tool calls by the documented rule, else JSON for the format, else text.
+
+    ``last_text`` is the last user message, ``after_result`` whether the conversation ends with
+    a tool result. Built-in tools (Responses) come back as calls too; the caller renders them.
+    """
+    calls = tools.choose(last_text, after_result, basis)
     if calls:
         for call in calls:
-            call["id"] = ctx.ids.next("call_")
-        return _Turn(basis, tool_calls=calls)
+            call["id"] = ctx.ids.next(call_prefix)
+        return Turn(basis, tool_calls=calls)
     if output_format is not None:
         if output_format["type"] == "json_object":
-            return _Turn(basis, content=json.dumps({"answer": generate_text(basis)}, separators=(",", ":")))
-        return _Turn(basis, content=json.dumps(generate_instance(output_format["schema"], basis), separators=(",", ":"), ensure_ascii=False))
-    return _Turn(basis, content=generate_text(basis))
+            return Turn(basis, content=json.dumps({"answer": generate_text(basis)}, separators=(",", ":")))
+        return Turn(basis, content=json.dumps(generate_instance(output_format["schema"], basis), separators=(",", ":"), ensure_ascii=False))
+    return Turn(basis, content=generate_text(basis))
 
 
 def _output_format(response_format: Any) -> dict[str, Any] | None:
@@ -243,6 +252,18 @@ def check_strict_schema(schema: Any, where: str, param: str, context: tuple[str,
             check_strict_schema(value, where, param, (*context, key))
 
 
+#: Responses API built-in tools by their request ``type``, and the name the tool rule matches.
+BUILTIN_TOOLS = {
+    "web_search": "web_search",
+    "web_search_preview": "web_search",
+    "web_search_2025_08_26": "web_search",
+    "web_search_preview_2025_03_11": "web_search",
+    "file_search": "file_search",
+    "code_interpreter": "code_interpreter",
+    "image_generation": "image_generation",
+}
+
+
 class Tools:
     """The tools a request offers and how it lets the model use them (``tool_choice``).
 
@@ -295,7 +316,24 @@ class Tools:
             check_strict_schema(schema, where, f"{param}.parameters")
         return {"type": "function", "name": name, "schema": _checked_schema(schema, where, f"{param}.parameters")}
 
-    def choose(self, messages: list[Any], basis: bytes) -> list[dict[str, Any]]:
+    @classmethod
+    def from_responses(cls, body: dict[str, Any]) -> Tools:
+        """The tools of a Responses request: flat function tools, custom tools, built-in tools."""
+        tools: list[dict[str, Any]] = []
+        for i, tool in enumerate(body.get("tools") or []):
+            kind = tool.get("type")
+            if kind == "function":
+                tools.append(cls._function(tool, f"tools[{i}]", strict_key=True))
+            elif kind == "custom":
+                tools.append({"type": "custom", "name": tool["name"]})
+            elif kind in BUILTIN_TOOLS:
+                tools.append({"type": "builtin", "name": BUILTIN_TOOLS[kind], "spec": tool})
+        choice = body.get("tool_choice", "auto" if tools else "none")
+        if isinstance(choice, dict) and choice.get("type") in BUILTIN_TOOLS:
+            choice = {"type": "builtin", "name": BUILTIN_TOOLS[choice["type"]]}
+        return cls(tools, choice, legacy=False, parallel=body.get("parallel_tool_calls") is not False)
+
+    def choose(self, last_text: str, after_result: bool, basis: bytes) -> list[dict[str, Any]]:
         """The tool calls of the fake's own answer (empty: answer with text)."""
         if not self.tools:
             return []
@@ -314,10 +352,9 @@ class Tools:
                 return [self._call(named[0], basis)]
         if mode == "none" or not tools:
             return []
-        last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
-        if mode == "auto" and last.get("role") in ("tool", "function"):
+        if mode == "auto" and after_result:
             return []
-        text = _last_user_text(messages).lower()
+        text = last_text.lower()
         mentioned = [t for t in tools if _mentions(text, t["name"])]
         if not mentioned and mode == "required":
             mentioned = tools[:1]
@@ -332,12 +369,14 @@ class Tools:
 
     @staticmethod
     def _call(tool: dict[str, Any], seed: bytes) -> dict[str, Any]:
+        if tool["type"] == "builtin":
+            return {"id": None, "type": "builtin", "name": tool["name"], "arguments": ""}
         if tool["type"] == "custom":
             return {"id": None, "type": "custom", "name": tool["name"], "arguments": generate_text(seed, min_words=3, max_words=8)}
         arguments = generate_instance(tool["schema"], seed)
         return {"id": None, "type": "function", "name": tool["name"], "arguments": json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)}
 
-    def render(self, turns: list[_Turn]) -> None:
+    def render(self, turns: list[Turn]) -> None:
         """Legacy ``functions`` requests get a ``function_call`` instead of ``tool_calls``."""
         if not self.legacy:
             return
@@ -363,7 +402,7 @@ def _last_user_text(messages: list[Any]) -> str:
 
 def _stream_frames(
     common: dict[str, Any],
-    turns: list[_Turn],
+    turns: list[Turn],
     usage: dict[str, Any],
     want_logprobs: bool,
     top: int,
