@@ -30,6 +30,7 @@ same scripts as JSON at ``POST /__fake/scripts`` (``outcome_from_spec`` reads th
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -775,7 +776,7 @@ class Scripts:
         strict: bool = False,
     ) -> Script:
         if endpoint is not None and endpoint not in self.routes:
-            close = [name for name in sorted(self.routes) if name.split(".")[0] == str(endpoint).split(".")[0]]
+            close = difflib.get_close_matches(str(endpoint), list(self.routes), n=3, cutoff=0.75)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ScriptError(f"unknown endpoint {endpoint!r}{hint}; endpoints: {', '.join(sorted(self.routes))}")
         if model is not None and (not isinstance(model, str) or not model):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from . import chat, completions, embeddings, images, models, moderations
+from . import chat, chat_store, completions, conversations, embeddings, images, models, moderations, responses
 
 __all__ = ["ALL_RESOURCES"]
 
 ALL_RESOURCES = (
     chat.chat,
+    chat_store.chat_store,
     completions.completions,
+    conversations.conversations,
     embeddings.embeddings,
     images.images,
     models.models,
     moderations.moderations,
+    responses.responses,
 )

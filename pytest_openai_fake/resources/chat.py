@@ -24,6 +24,7 @@ from ..determinism import count_tokens, digest, generate_text, stable_json, toke
 from ..determinism.schema import SchemaError, generate_instance
 from ..routing import Ctx, Resource
 from ..streaming import Chunks, sse_response
+from . import chat_store
 
 chat = Resource("chat")
 
@@ -84,23 +85,28 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     want_logprobs = bool(body.get("logprobs"))
     top = body.get("top_logprobs") or 0
 
-    if body.get("stream"):
+    stream = bool(body.get("stream"))
+    if not stream or body.get("store"):
+        completion = {
+            **common,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": index,
+                    "message": turn.message(),
+                    "logprobs": turn.logprobs(top) if want_logprobs else None,
+                    "finish_reason": turn.finish_reason,
+                }
+                for index, turn in enumerate(turns)
+            ],
+            "usage": usage,
+        }
+        if body.get("store"):
+            chat_store.remember(ctx, body, completion)
+    if stream:
         options = body.get("stream_options") or {}
         return sse_response(_stream_frames(common, turns, usage, want_logprobs, top, options))
-    return {
-        **common,
-        "object": "chat.completion",
-        "choices": [
-            {
-                "index": index,
-                "message": turn.message(),
-                "logprobs": turn.logprobs(top) if want_logprobs else None,
-                "finish_reason": turn.finish_reason,
-            }
-            for index, turn in enumerate(turns)
-        ],
-        "usage": usage,
-    }
+    return completion
 
 
 class Turn:

@@ -38,9 +38,16 @@ class SuiteFile:
 # real server would have to hold already. The fake starts empty, so tests that address such an
 # object are deselected. Tests that only hit client-side validation (test_path_params_*) still run.
 _STORED_COMPLETION = "addresses stored chat completion 'completion_id', never created"
-_STORED_COMPLETIONS_LIST = "lists stored chat completions, which the suite never creates"
-_STORED_COMPLETIONS_PAGE = "lists stored chat completions after cursor 'after', never created"
+_LIMIT_ZERO = "sends limit=0: list limits are 1-100, so the fake answers 400 integer_below_min_value"
 _FINE_TUNED_MODEL = "deletes fine-tuned model 'ft:gpt-4o-mini:acemeco:suffix:abc123', never created"
+
+_STORED_RESPONSE = "addresses stored response 'resp_677efb5139a88190b512bc3fef8e535d', never created"
+_STORED_RESPONSE_ITEMS = "lists the input items of response 'response_id', never created"
+_PREVIOUS_RESPONSE = "continues previous_response_id 'resp_123', never created"
+_PREVIOUS_AND_CONVERSATION = (
+    "continues previous_response_id 'resp_123' (never created) together with a conversation, "
+    "which the real API refuses"
+)
 
 SUITE: tuple[SuiteFile, ...] = (
     SuiteFile(
@@ -55,10 +62,7 @@ SUITE: tuple[SuiteFile, ...] = (
             "test_method_delete": _STORED_COMPLETION,
             "test_raw_response_delete": _STORED_COMPLETION,
             "test_streaming_response_delete": _STORED_COMPLETION,
-            "test_method_list": _STORED_COMPLETIONS_LIST,
-            "test_method_list_with_all_params": _STORED_COMPLETIONS_PAGE,
-            "test_raw_response_list": _STORED_COMPLETIONS_LIST,
-            "test_streaming_response_list": _STORED_COMPLETIONS_LIST,
+            "test_method_list_with_all_params": _LIMIT_ZERO,
         },
     ),
     SuiteFile(
@@ -110,11 +114,68 @@ SUITE: tuple[SuiteFile, ...] = (
         },
     ),
     SuiteFile("tests/api_resources/test_moderations.py"),
-    SuiteFile("tests/api_resources/test_responses.py", pending="responses"),
-    SuiteFile("tests/api_resources/responses/test_input_items.py", pending="responses"),
-    SuiteFile("tests/api_resources/responses/test_input_tokens.py", pending="responses"),
-    SuiteFile("tests/api_resources/conversations/test_items.py", pending="conversations"),
-    SuiteFile("tests/api_resources/chat/completions/test_messages.py", pending="stored chat"),
+    SuiteFile(
+        "tests/api_resources/test_responses.py",
+        deselect={
+            **{
+                f"{kind}_{verb}{suffix}": _STORED_RESPONSE
+                for kind in ("test_method", "test_raw_response", "test_streaming_response")
+                for verb, suffixes in (("retrieve", ("_overload_1", "_overload_2")), ("delete", ("",)), ("cancel", ("",)))
+                for suffix in suffixes
+            },
+            "test_method_retrieve_with_all_params_overload_1": _STORED_RESPONSE,
+            "test_method_retrieve_with_all_params_overload_2": _STORED_RESPONSE,
+            "test_method_create_with_all_params_overload_1": _PREVIOUS_AND_CONVERSATION,
+            "test_method_create_with_all_params_overload_2": _PREVIOUS_AND_CONVERSATION,
+            "test_method_compact_with_all_params": _PREVIOUS_RESPONSE,
+        },
+    ),
+    SuiteFile(
+        "tests/api_resources/responses/test_input_items.py",
+        deselect={
+            name: _STORED_RESPONSE_ITEMS
+            for name in ("test_method_list", "test_method_list_with_all_params", "test_raw_response_list", "test_streaming_response_list")
+        },
+    ),
+    SuiteFile(
+        "tests/api_resources/responses/test_input_tokens.py",
+        deselect={"test_method_count_with_all_params": _PREVIOUS_AND_CONVERSATION + "; and names model 'model'"},
+    ),
+    SuiteFile(
+        "tests/api_resources/conversations/test_items.py",
+        deselect={
+            **{
+                f"test_{kind}_{verb}": "adds to or lists conversation 'conv_123', never created"
+                for kind in ("method", "raw_response", "streaming_response")
+                for verb in ("create", "list")
+            },
+            "test_method_create_with_all_params": "adds to conversation 'conv_123', never created",
+            "test_method_list_with_all_params": "lists conversation 'conv_123' (never created) with limit=0",
+            **{
+                f"test_{kind}_{verb}": f"{verb}s item 'msg_abc' of conversation 'conv_123', never created"
+                for kind in ("method", "raw_response", "streaming_response")
+                for verb in ("retrieve", "delete")
+            },
+            "test_method_retrieve_with_all_params": "retrieves item 'msg_abc' of conversation 'conv_123', never created",
+        },
+    ),
+    SuiteFile(
+        "tests/api_resources/test_conversations.py",
+        deselect={
+            f"test_{kind}_{verb}": f"{verb}s conversation 'conv_123', never created"
+            for kind in ("method", "raw_response", "streaming_response")
+            for verb in ("retrieve", "update", "delete")
+        },
+    ),
+    SuiteFile(
+        "tests/api_resources/chat/completions/test_messages.py",
+        deselect={
+            "test_method_list": _STORED_COMPLETION,
+            "test_method_list_with_all_params": _STORED_COMPLETION,
+            "test_raw_response_list": _STORED_COMPLETION,
+            "test_streaming_response_list": _STORED_COMPLETION,
+        },
+    ),
 )
 
 

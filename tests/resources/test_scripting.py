@@ -353,7 +353,7 @@ def test_scripts_work_for_other_endpoints(openai_server, client):
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda f: f.on("chat.completion.create"), "unknown endpoint 'chat.completion.create' (did you mean chat.completions.create?)"),
+        (lambda f: f.on("chat.completion.create"), "unknown endpoint 'chat.completion.create' (did you mean chat.completions.create, "),
         (lambda f: f.on("models.retrieve").respond("text"), "models.retrieve cannot reply with 'text'"),
         (lambda f: f.on(CHAT).respond({"choices": [{"mesage": {}}]}), "'mesage' is not a field of Choice"),
         (lambda f: f.on(CHAT).respond({"bogus": 1}), "'bogus' is not a field of ChatCompletion"),

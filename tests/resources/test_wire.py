@@ -86,9 +86,9 @@ def test_unknown_route_is_404_unknown_url(openai_server: FakeOpenAI):
 
 @pytest.mark.openai_fake(strict=False)
 def test_wrong_method_is_a_json_envelope(openai_server: FakeOpenAI):
-    response = httpx2.put(openai_server.base_url + "/chat/completions", json=CHAT, headers=AUTH)
+    response = httpx2.put(openai_server.base_url + "/embeddings", json=CHAT, headers=AUTH)
     assert response.status_code == 405
-    assert envelope(response)["message"] == "Invalid method for URL (PUT /v1/chat/completions)"
+    assert envelope(response)["message"] == "Invalid method for URL (PUT /v1/embeddings)"
     assert response.headers["allow"] == "POST"
 
 

@@ -1,0 +1,49 @@
+"""The Responses API: a tool-using agent that keeps its state on the server."""
+
+import json
+
+import openai
+
+from pytest_openai_fake import tool_call
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+    "strict": True,
+}
+
+
+def ask(client: openai.OpenAI, question: str) -> str:
+    """Code under test: runs tools until the model answers, continuing with previous_response_id."""
+    response = client.responses.create(model="gpt-4o", input=question, tools=[WEATHER])
+    for _ in range(5):
+        calls = [item for item in response.output if item.type == "function_call"]
+        if not calls:
+            return response.output_text
+        outputs = [
+            {"type": "function_call_output", "call_id": call.call_id, "output": f"Sunny in {json.loads(call.arguments)['city']}"}
+            for call in calls
+        ]
+        response = client.responses.create(model="gpt-4o", previous_response_id=response.id, input=outputs, tools=[WEATHER])
+    raise RuntimeError("no answer")
+
+
+def test_agent_with_scripted_turns(openai_server, openai_client):
+    openai_server.on("responses.create").once(tool_call("get_weather", {"city": "Paris"}), "It is sunny in Paris.")
+    assert ask(openai_client, "Weather in Paris?") == "It is sunny in Paris."
+    second = openai_server.requests.last.json
+    assert second["input"][0]["type"] == "function_call_output"
+    assert second["previous_response_id"].startswith("resp_")
+
+
+def test_agent_without_a_script(openai_client):
+    """No script: the fake calls a tool the question names, then answers with text."""
+    assert ask(openai_client, "Use get_weather for Paris")
+
+
+def test_background_response(openai_server, openai_client):
+    response = openai_client.responses.create(model="gpt-4o", input="Write a report", background=True)
+    assert response.status == "queued"
+    openai_server.clock.advance(2)  # the fake clock drives background work; no sleeping
+    assert openai_client.responses.retrieve(response.id).status == "completed"

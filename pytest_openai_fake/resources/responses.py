@@ -1,0 +1,496 @@
+"""The Responses API: ``POST /v1/responses`` (plain, streamed, background) and its stored state.
+
+What the fake does:
+
+- **Input**: ``input`` is a string or a list of items (easy messages, messages with text /
+  image / file parts, ``function_call`` / ``function_call_output``, earlier output items).
+  ``instructions`` apply to this request only (they are not carried by
+  ``previous_response_id``), as in the real API.
+- **Context**: ``previous_response_id`` continues a stored response (its input and output and
+  everything before it); ``conversation`` continues a conversation and appends this request's
+  input and output to it. The answer is derived from a hash of (model, instructions, the whole
+  context without ids), so it is deterministic by input and by history.
+- **Output**, in this order: a ``reasoning`` item for reasoning models (ids starting ``o1``,
+  ``o3``, ``o4``, ``gpt-5``, ``codex``); built-in tool calls; then function calls, or a message.
+  Tools follow chat's rule (``chat.Tools``): a tool is called when ``tool_choice`` names it, or
+  (``auto``) when its name appears in the last user message, never right after a
+  ``function_call_output``. Built-in tools are named ``web_search``, ``file_search``,
+  ``code_interpreter`` and ``image_generation`` for that rule, and a response that uses one
+  still ends with a message (they run on the server):
+
+  - ``web_search_call``: ``action`` ``{"type": "search", "query": <last user message>,
+    "sources": [{"type": "url", "url": "https://example.com/search?q=..."}]}``; the message
+    cites that URL with one ``url_citation`` annotation;
+  - ``file_search_call``: ``queries`` ``[<last user message>]``, ``results`` ``[]`` (no files
+    are indexed) when ``include`` asks for ``file_search_call.results``, else ``null``;
+  - ``code_interpreter_call``: ``code`` ``print(<the message as a string>)``, a
+    ``container_id``, and ``outputs`` ``[{"type": "logs", "logs": <the message>}]`` when
+    ``include`` asks for ``code_interpreter_call.outputs``;
+  - ``image_generation_call``: ``result`` a base64 256x256 PNG drawn from the prompt.
+
+- ``text.format`` ``json_schema`` makes the message JSON valid for the schema (so
+  ``responses.parse(text_format=Model)`` works), ``json_object`` a JSON object.
+- ``max_output_tokens`` cuts the message: ``status: "incomplete"``,
+  ``incomplete_details.reason: "max_output_tokens"``.
+- **Usage**: ``input_tokens`` counts the context's text (as chat counts messages), the
+  instructions and the tools JSON; ``output_tokens`` the visible output plus
+  ``reasoning_tokens`` (twice the visible tokens, at least 16, for reasoning models).
+- **Streaming**: the real typed event sequence with ``sequence_number``.
+- **State**: ``store`` (default true) keeps the response for retrieve, delete, cancel and
+  ``input_items``. ``background: true`` returns ``queued``; the response then moves one step
+  (``queued`` → ``in_progress`` → ``completed``) per second of the fake clock or per
+  ``retrieve`` — so polling loops finish and ``openai_server.clock.advance(2)`` completes it.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+from openai.types.responses import Response as ResponseModel
+from openai.types.responses.input_token_count_params import InputTokenCountParams
+from openai.types.responses.response_compact_params import ResponseCompactParams
+from openai.types.responses.response_create_params import (
+    ResponseCreateParamsNonStreaming,
+    ResponseCreateParamsStreaming,
+)
+from werkzeug.wrappers import Response
+
+from .. import errors
+from ..determinism import count_tokens, digest, generate_text, stable_json, tokenize
+from ..routing import Ctx, Resource
+from ..state import page
+from ..streaming import event, sse_response
+from . import conversations as conversation_store
+from .images import render_png
+from .chat import MESSAGE_OVERHEAD, REPLY_PRIMING, IMAGE_TOKENS, Tools, Turn, check_sampling, check_strict_schema, default_turn
+
+responses = Resource("responses")
+
+#: The model of a request that names none (``model`` is optional in the SDK's params).
+DEFAULT_MODEL = "gpt-4o"
+#: Models that reason: a ``reasoning`` output item and ``reasoning_tokens`` in the usage.
+REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "codex")
+
+PREVIOUS_NOT_FOUND = "Previous response with id '{id}' not found."
+RESPONSE_NOT_FOUND = "Response with id '{id}' not found."
+NO_TOOL_CALL = "No tool call found for function call output with call_id {call_id}."
+NO_TOOL_OUTPUT = "No tool output found for function call {call_id}."
+BOTH_CONTEXTS = "Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'."
+
+
+@dataclass
+class StoredResponse:
+    """A response kept with ``store: true``: what retrieve returns and what continues it."""
+
+    response: dict[str, Any]  # final state, as the API returns it
+    input_items: list[dict[str, Any]]  # this request's input, with ids (``input_items``)
+    context: list[dict[str, Any]]  # everything up to and including its output (for continuation)
+    background: bool = False
+    polls: int = 0
+    cancelled: bool = False
+
+    def to_api(self, now: int, *, poll: bool = False) -> dict[str, Any]:
+        """The response as seen now: background ones move one step per second or per poll."""
+        if not self.background or self.cancelled:
+            return self.response
+        if poll:
+            self.polls += 1
+        stage = (now - int(self.response["created_at"])) + self.polls
+        if stage >= 2:
+            return self.response
+        return {**self.response, "status": "queued" if stage == 0 else "in_progress", "output": [], "usage": None, "completed_at": None}
+
+
+# -- create ------------------------------------------------------------------------------------
+
+
+@responses.route("POST", "/responses", endpoint="responses.create", replies=("text", "message"), streams=True, response=ResponseModel)
+def create_response(ctx: Ctx) -> dict[str, Any] | Response:
+    body = ctx.json()
+    stream = bool(body.get("stream"))
+    ctx.validate(body, ResponseCreateParamsStreaming if stream else ResponseCreateParamsNonStreaming)
+    check_sampling(body)
+    errors.check_range("max_output_tokens", body.get("max_output_tokens"), minimum=16)
+    errors.check_range("top_logprobs", body.get("top_logprobs"), minimum=0, maximum=20)
+    model = _model(ctx, body)
+    history, conversation_id = _history(ctx, body)
+    inputs = _input_items(ctx, body.get("input"))
+    context = [*history, *inputs]
+    _check_tool_outputs(history, inputs)
+
+    tools = Tools.from_responses(body)
+    output_format = _text_format(body.get("text"))
+    basis = digest("responses", model, body.get("instructions"), [_content_only(item) for item in context])
+    last_text, after_result = _last_user_text(context), bool(inputs) and inputs[-1].get("type") in ("function_call_output", "custom_tool_call_output")
+    if ctx.reply is not None:
+        turn = Turn.from_reply(ctx.reply, basis)
+    else:
+        turn = default_turn(ctx, tools, output_format, basis, last_text=last_text, after_result=after_result)
+    limit = body.get("max_output_tokens")
+
+    output, visible_tokens, incomplete = _output(ctx, body, model, turn, basis, last_text, limit)
+    reasoning_tokens = max(16, 2 * visible_tokens) if _reasons(model) else 0
+    usage = {
+        "input_tokens": _count_input(context, body.get("instructions"), body.get("tools")),
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": visible_tokens + reasoning_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+    }
+    usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    now = ctx.clock.now()
+    response = {
+        "id": ctx.ids.next("resp_"),
+        "object": "response",
+        "created_at": now,
+        "completed_at": now,
+        "status": "incomplete" if incomplete else "completed",
+        "background": bool(body.get("background")),
+        "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": limit,
+        "max_tool_calls": body.get("max_tool_calls"),
+        "metadata": body.get("metadata") or {},
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True) is not False,
+        "previous_response_id": body.get("previous_response_id"),
+        "conversation": {"id": conversation_id} if conversation_id else None,
+        "reasoning": {"effort": (body.get("reasoning") or {}).get("effort", "medium" if _reasons(model) else None), "summary": (body.get("reasoning") or {}).get("summary")},
+        "service_tier": "default",
+        "temperature": body.get("temperature", 1.0),
+        "text": {"format": (body.get("text") or {}).get("format") or {"type": "text"}, "verbosity": (body.get("text") or {}).get("verbosity", "medium")},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_logprobs": body.get("top_logprobs", 0),
+        "top_p": body.get("top_p", 1.0),
+        "truncation": body.get("truncation", "disabled"),
+        "usage": usage,
+        "user": body.get("user"),
+        "safety_identifier": body.get("safety_identifier"),
+        "prompt_cache_key": body.get("prompt_cache_key"),
+    }
+    if body.get("store", True) is not False:
+        ctx.state.responses.add(
+            response["id"],
+            StoredResponse(response, inputs, [*context, *output], background=bool(body.get("background"))),
+        )
+    if conversation_id:
+        conversation_store.append_items(ctx, conversation_id, [*inputs, *output])
+    if stream:
+        return sse_response(_events(response))
+    if body.get("background"):
+        return {**response, "status": "queued", "output": [], "usage": None, "completed_at": None}
+    return response
+
+
+def _model(ctx: Ctx, body: dict[str, Any]) -> str:
+    model = body.get("model")
+    if model is None:
+        return DEFAULT_MODEL  # the SDK makes `model` optional (a stored prompt may name it)
+    ctx.require_model(model)
+    return model
+
+
+def _reasons(model: str) -> bool:
+    return model.startswith(REASONING_PREFIXES)
+
+
+def _history(ctx: Ctx, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """The items before this request, and the conversation it appends to (if any)."""
+    previous = body.get("previous_response_id")
+    conversation = body.get("conversation")
+    if previous is not None and conversation is not None:
+        raise errors.bad_request(BOTH_CONTEXTS, code="mutually_exclusive_parameters")
+    if previous is not None:
+        stored = ctx.state.responses.find(previous)
+        if stored is None:
+            raise errors.bad_request(PREVIOUS_NOT_FOUND.format(id=previous), param="previous_response_id", code="previous_response_not_found")
+        return list(stored.context), None
+    if conversation is not None:
+        conversation_id = conversation if isinstance(conversation, str) else conversation.get("id")
+        conversation_store.require_conversation(ctx, conversation_id)
+        return conversation_store.history(ctx, conversation_id), conversation_id
+    return [], None
+
+
+def _input_items(ctx: Ctx, value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [{"role": "user", "content": value}]
+    return conversation_store.normalise_items(ctx, value, param="input")
+
+
+def _check_tool_outputs(history: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> None:
+    """Every ``function_call_output`` answers a call; a continued call must get its output."""
+    calls = {item.get("call_id") for item in [*history, *inputs] if item.get("type") in ("function_call", "custom_tool_call")}
+    answered = {item.get("call_id") for item in [*history, *inputs] if item.get("type") in ("function_call_output", "custom_tool_call_output")}
+    for item in inputs:
+        if item.get("type") in ("function_call_output", "custom_tool_call_output") and item.get("call_id") not in calls:
+            raise errors.bad_request(NO_TOOL_CALL.format(call_id=item.get("call_id")), param="input")
+    if inputs:
+        for item in history:
+            if item.get("type") in ("function_call", "custom_tool_call") and item.get("call_id") not in answered:
+                raise errors.bad_request(NO_TOOL_OUTPUT.format(call_id=item.get("call_id")), param="input")
+
+
+def _content_only(item: dict[str, Any]) -> dict[str, Any]:
+    """An item without what varies between equal conversations (ids, status)."""
+    return {k: v for k, v in item.items() if k not in ("id", "status", "created_by")}
+
+
+def _last_user_text(items: list[dict[str, Any]]) -> str:
+    for item in reversed(items):
+        if item.get("type") == "message" and item.get("role") == "user":
+            return _item_text(item)
+    return ""
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text") or p.get("refusal") or "" for p in content if isinstance(p, dict))
+    return ""
+
+
+def _count_input(items: list[dict[str, Any]], instructions: Any, tools: Any) -> int:
+    total = REPLY_PRIMING
+    if isinstance(instructions, str):
+        total += MESSAGE_OVERHEAD + count_tokens(instructions)
+    for item in items:
+        kind = item.get("type")
+        if kind == "message":
+            parts = item.get("content") if isinstance(item.get("content"), list) else []
+            images = sum(1 for p in parts if isinstance(p, dict) and p.get("type") in ("input_image", "input_file"))
+            total += MESSAGE_OVERHEAD + count_tokens(_item_text(item)) + images * IMAGE_TOKENS
+        elif kind in ("function_call", "custom_tool_call"):
+            total += count_tokens(item.get("name", "") + str(item.get("arguments", item.get("input", ""))))
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            output = item.get("output")
+            total += MESSAGE_OVERHEAD + count_tokens(output if isinstance(output, str) else stable_json(output))
+    if tools:
+        total += count_tokens(stable_json(tools))
+    return total
+
+
+def _text_format(text: Any) -> dict[str, Any] | None:
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("json_schema", "json_object"):
+        return None
+    if fmt["type"] == "json_object":
+        return {"type": "json_object"}
+    schema = fmt.get("schema") or {"type": "object", "properties": {}, "additionalProperties": False}
+    if fmt.get("strict"):
+        check_strict_schema(schema, f"text.format '{fmt.get('name')}'", "text.format.schema")
+    from .chat import _checked_schema  # noqa: PLC0415 - one checker for chat and responses
+
+    return {"type": "json_schema", "schema": _checked_schema(schema, f"text.format '{fmt.get('name')}'", "text.format.schema")}
+
+
+# -- output items ------------------------------------------------------------------------------
+
+
+def _output(
+    ctx: Ctx, body: dict[str, Any], model: str, turn: Turn, basis: bytes, last_text: str, limit: int | None
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """The output items, the visible output tokens, and whether ``max_output_tokens`` cut it."""
+    include = set(body.get("include") or [])
+    items: list[dict[str, Any]] = []
+    if _reasons(model):
+        items.append({"id": ctx.ids.next("rs_"), "type": "reasoning", "summary": []})
+    builtins = [call for call in turn.tool_calls if call["type"] == "builtin"]
+    calls = [call for call in turn.tool_calls if call["type"] != "builtin"]
+    annotations: list[dict[str, Any]] = []
+    for call in builtins:
+        item, cited = _builtin_item(ctx, call["name"], last_text, basis, include)
+        items.append(item)
+        annotations.extend(cited)
+    tokens = 0
+    for call in calls:
+        call_id = call["id"] if call["id"] and call["id"].startswith("call_") else ctx.ids.next("call_")
+        if call["type"] == "custom":
+            items.append({"id": ctx.ids.next("ctc_"), "type": "custom_tool_call", "call_id": call_id, "name": call["name"], "input": call["arguments"], "status": "completed"})
+        else:
+            items.append({"id": ctx.ids.next("fc_"), "type": "function_call", "call_id": call_id, "name": call["name"], "arguments": call["arguments"], "status": "completed"})
+        tokens += count_tokens(call["name"]) + count_tokens(call["arguments"])
+    if calls:
+        return items, tokens, False
+    if builtins and turn.content is None and turn.refusal is None:
+        turn = Turn(basis, content=generate_text(basis))
+    turn.limited(limit, [])
+    message = {"id": ctx.ids.next("msg_"), "type": "message", "role": "assistant", "status": "completed", "content": []}
+    if turn.refusal is not None:
+        message["content"].append({"type": "refusal", "refusal": turn.refusal})
+        tokens += count_tokens(turn.refusal)
+    else:
+        text = turn.content or ""
+        cut_annotations = [a for a in annotations if a["end_index"] <= len(text)]
+        message["content"].append({"type": "output_text", "text": text, "annotations": cut_annotations, "logprobs": []})
+        tokens += len(turn.text_tokens)
+    incomplete = turn.finish_reason == "length"
+    if incomplete:
+        message["status"] = "incomplete"
+    items.append(message)
+    return items, tokens, incomplete
+
+
+def _builtin_item(ctx: Ctx, name: str, query: str, basis: bytes, include: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if name == "web_search":
+        url = "https://example.com/search?q=" + quote_plus(query)
+        item = {"id": ctx.ids.next("ws_"), "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": query, "sources": [{"type": "url", "url": url}]}}
+        return item, [{"type": "url_citation", "start_index": 0, "end_index": 1, "title": "Search results", "url": url}]
+    if name == "file_search":
+        results = [] if "file_search_call.results" in include else None
+        return {"id": ctx.ids.next("fs_"), "type": "file_search_call", "status": "completed", "queries": [query], "results": results}, []
+    if name == "code_interpreter":
+        outputs = [{"type": "logs", "logs": query}] if "code_interpreter_call.outputs" in include else None
+        container = "cntr_" + digest("container", basis.hex()).hex()[:32]
+        return {"id": ctx.ids.next("ci_"), "type": "code_interpreter_call", "status": "completed", "code": f"print({query!r})", "container_id": container, "outputs": outputs}, []
+    png = render_png(digest("image_generation", basis.hex()), 256, 256)
+    return {"id": ctx.ids.next("ig_"), "type": "image_generation_call", "status": "completed", "result": base64.b64encode(png).decode()}, []
+
+
+# -- streaming ---------------------------------------------------------------------------------
+
+
+def _events(response: dict[str, Any]) -> list[bytes]:
+    """The typed event sequence of a response, numbered, ending completed/incomplete."""
+    frames: list[bytes] = []
+
+    def emit(kind: str, **fields: Any) -> None:
+        frames.append(event({"type": kind, **fields, "sequence_number": len(frames)}, name=kind))
+
+    start = {**response, "status": "in_progress", "output": [], "usage": None, "completed_at": None, "incomplete_details": None}
+    emit("response.created", response=start)
+    emit("response.in_progress", response=start)
+    for index, item in enumerate(response["output"]):
+        kind = item["type"]
+        if kind == "message":
+            emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "content": []})
+            for part_index, part in enumerate(item["content"]):
+                where = {"item_id": item["id"], "output_index": index, "content_index": part_index}
+                if part["type"] == "refusal":
+                    emit("response.content_part.added", **where, part={"type": "refusal", "refusal": ""})
+                    for token in tokenize(part["refusal"]):
+                        emit("response.refusal.delta", **where, delta=token)
+                    emit("response.refusal.done", **where, refusal=part["refusal"])
+                else:
+                    emit("response.content_part.added", **where, part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
+                    for token in tokenize(part["text"]):
+                        emit("response.output_text.delta", **where, delta=token, logprobs=[])
+                    for annotation_index, annotation in enumerate(part["annotations"]):
+                        emit("response.output_text.annotation.added", **where, annotation_index=annotation_index, annotation=annotation)
+                    emit("response.output_text.done", **where, text=part["text"], logprobs=[])
+                emit("response.content_part.done", **where, part=part)
+        elif kind == "function_call":
+            emit("response.output_item.added", output_index=index, item={**item, "arguments": "", "status": "in_progress"})
+            tokens = tokenize(item["arguments"])
+            for at in range(0, len(tokens), 3):
+                emit("response.function_call_arguments.delta", item_id=item["id"], output_index=index, delta="".join(tokens[at : at + 3]))
+            emit("response.function_call_arguments.done", item_id=item["id"], output_index=index, arguments=item["arguments"], name=item["name"])
+        else:
+            emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress"} if "status" in item else item)
+        emit("response.output_item.done", output_index=index, item=item)
+    emit("response.incomplete" if response["status"] == "incomplete" else "response.completed", response=response)
+    return frames
+
+
+# -- stored responses --------------------------------------------------------------------------
+
+
+def _stored(ctx: Ctx, response_id: str) -> StoredResponse:
+    stored = ctx.state.responses.find(response_id)
+    if stored is None:
+        raise errors.not_found(RESPONSE_NOT_FOUND.format(id=response_id))
+    return stored
+
+
+@responses.route("GET", "/responses/<response_id>", endpoint="responses.retrieve", response=ResponseModel, streams=True)
+def retrieve_response(ctx: Ctx, response_id: str) -> dict[str, Any] | Response:
+    current = _stored(ctx, response_id).to_api(ctx.clock.now(), poll=True)
+    if ctx.request.args.get("stream") == "true":
+        return sse_response(_events(current))
+    return current
+
+
+@responses.route("DELETE", "/responses/<response_id>", endpoint="responses.delete")
+def delete_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
+    _stored(ctx, response_id)
+    ctx.state.responses.delete(response_id)
+    return {"id": response_id, "object": "response.deleted", "deleted": True}
+
+
+@responses.route("POST", "/responses/<response_id>/cancel", endpoint="responses.cancel", response=ResponseModel)
+def cancel_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
+    stored = _stored(ctx, response_id)
+    if not stored.background:
+        raise errors.bad_request("Only responses created with background=true can be cancelled.", param="response_id")
+    current = stored.to_api(ctx.clock.now())
+    if current["status"] in ("completed", "incomplete", "failed"):
+        raise errors.bad_request(f"Cannot cancel a response with status '{current['status']}'.", param="response_id")
+    stored.cancelled = True
+    stored.response = {**current, "status": "cancelled"}
+    return stored.response
+
+
+@responses.route("GET", "/responses/<response_id>/input_items", endpoint="responses.input_items.list")
+def list_input_items(ctx: Ctx, response_id: str) -> dict[str, Any]:
+    stored = _stored(ctx, response_id)
+    args = ctx.request.args
+    order = args.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise errors.invalid_value("order", f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.")
+    limit = _int_arg(args.get("limit"), "limit")
+    return page(stored.input_items, key=lambda item: item["id"], after=args.get("after"), before=args.get("before"), limit=limit, order=order)
+
+
+def _int_arg(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.invalid_type(name, "an integer", value) from None
+
+
+@responses.route("POST", "/responses/input_tokens", endpoint="responses.input_tokens.count")
+def count_input_tokens(ctx: Ctx) -> dict[str, Any]:
+    body = ctx.json(InputTokenCountParams)
+    if body.get("model") is not None:
+        ctx.require_model(body["model"])
+    history, _ = _history(ctx, body)
+    context = [*history, *_input_items(ctx, body.get("input"))]
+    return {"object": "response.input_tokens", "input_tokens": _count_input(context, body.get("instructions"), body.get("tools"))}
+
+
+@responses.route("POST", "/responses/compact", endpoint="responses.compact")
+def compact_response(ctx: Ctx) -> dict[str, Any]:
+    """One ``compaction`` item standing for the whole context (what a continuation passes back)."""
+    body = ctx.json(ResponseCompactParams)
+    ctx.require_model(body["model"])
+    history, _ = _history(ctx, body)
+    context = [*history, *_input_items(ctx, body.get("input"))]
+    summary = base64.b64encode(digest("compaction", [_content_only(i) for i in context])).decode()
+    compaction = {"id": ctx.ids.next("cmp_"), "type": "compaction", "encrypted_content": summary}
+    tokens = _count_input(context, body.get("instructions"), None)
+    output = [compaction]
+    return {
+        "id": ctx.ids.next("resp_"),
+        "object": "response.compaction",
+        "created_at": ctx.clock.now(),
+        "output": output,
+        "usage": {
+            "input_tokens": tokens,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": count_tokens(summary),
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": tokens + count_tokens(summary),
+        },
+    }
+
