@@ -16,6 +16,7 @@ __all__ = [
     "OpenAIError",
     "bad_request",
     "check_length",
+    "check_metadata",
     "check_range",
     "invalid_api_key",
     "invalid_json",
@@ -243,3 +244,39 @@ def check_length(param: str, value: object, *, minimum: int | None = None, maxim
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+#: The real API's limits on ``metadata``: pairs, key length and value length.
+METADATA_MAX_PAIRS = 16
+METADATA_MAX_KEY_LENGTH = 64
+METADATA_MAX_VALUE_LENGTH = 512
+
+
+def check_metadata(metadata: Any, param: str = "metadata") -> None:
+    """The real API's 400s for ``metadata`` over its limits: 16 pairs, 64-character keys,
+    512-character values (types are checked by the params validation)."""
+    if not isinstance(metadata, dict):
+        return
+    if len(metadata) > METADATA_MAX_PAIRS:
+        raise bad_request(
+            f"Invalid '{param}': too many properties. Expected an object with at most {METADATA_MAX_PAIRS} "
+            f"properties, but got an object with {len(metadata)} properties instead.",
+            param=param,
+            code="object_above_max_properties",
+        )
+    for key, value in metadata.items():
+        if len(key) > METADATA_MAX_KEY_LENGTH:
+            shown = f"{key[:3]}...{key[-3:]}"  # the API shortens a long name in the message
+            raise bad_request(
+                f"Invalid property name in '{param}': '{shown}' is too long. Expected a string with maximum "
+                f"length {METADATA_MAX_KEY_LENGTH}, but got a string with length {len(key)} instead.",
+                param=f"{param}.{key}",
+                code="property_name_above_max_length",
+            )
+        if isinstance(value, str) and len(value) > METADATA_MAX_VALUE_LENGTH:
+            raise bad_request(
+                f"Invalid '{param}.{key}': string too long. Expected a string with maximum length "
+                f"{METADATA_MAX_VALUE_LENGTH}, but got a string with length {len(value)} instead.",
+                param=f"{param}.{key}",
+                code="string_above_max_length",
+            )

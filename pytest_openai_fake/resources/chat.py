@@ -481,6 +481,7 @@ def _check_limits(body: dict[str, Any]) -> None:
     errors.check_range("max_tokens", body.get("max_tokens"), minimum=0)
     errors.check_range("max_completion_tokens", body.get("max_completion_tokens"), minimum=0)
     errors.check_length("stop", body.get("stop"), maximum=4)
+    errors.check_metadata(body.get("metadata"))
 
 
 def check_sampling(body: dict[str, Any]) -> None:

@@ -47,14 +47,9 @@ from ..determinism import EPOCH, IdSequence, count_tokens, digest
 from ..routing import Ctx, Resource
 from ..state import Store, page
 
-__all__ = ["StoredChatCompletion", "chat_store", "check_metadata", "remember", "seed"]
+__all__ = ["StoredChatCompletion", "chat_store", "remember", "seed"]
 
 chat_store = Resource("chat_store")
-
-#: The real API's limits on ``metadata``: pairs, key length and value length.
-METADATA_MAX_PAIRS = 16
-METADATA_MAX_KEY_LENGTH = 64
-METADATA_MAX_VALUE_LENGTH = 512
 
 #: The sampling settings a stored completion reports, and what it reports when none was sent.
 _ECHOED_DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "presence_penalty": 0.0, "frequency_penalty": 0.0}
@@ -169,39 +164,9 @@ def seed(
 
 def _add(store: Store, request: dict[str, Any], completion: dict[str, Any]) -> StoredChatCompletion:
     metadata = request.get("metadata")
-    check_metadata(metadata)
+    errors.check_metadata(metadata)
     record = StoredChatCompletion(copy.deepcopy(request), copy.deepcopy(completion), dict(metadata or {}))
     return store.chat_completions.add(record.id, record)
-
-
-def check_metadata(metadata: Any, param: str = "metadata") -> None:
-    """The real API's 400s for ``metadata`` over its limits: 16 pairs, 64-character keys,
-    512-character values (types are checked by the params validation)."""
-    if not isinstance(metadata, dict):
-        return
-    if len(metadata) > METADATA_MAX_PAIRS:
-        raise errors.bad_request(
-            f"Invalid '{param}': too many properties. Expected an object with at most {METADATA_MAX_PAIRS} "
-            f"properties, but got an object with {len(metadata)} properties instead.",
-            param=param,
-            code="object_above_max_properties",
-        )
-    for key, value in metadata.items():
-        if len(key) > METADATA_MAX_KEY_LENGTH:
-            shown = f"{key[:3]}...{key[-3:]}"  # the API shortens a long name in the message
-            raise errors.bad_request(
-                f"Invalid property name in '{param}': '{shown}' is too long. Expected a string with maximum "
-                f"length {METADATA_MAX_KEY_LENGTH}, but got a string with length {len(key)} instead.",
-                param=f"{param}.{key}",
-                code="property_name_above_max_length",
-            )
-        if isinstance(value, str) and len(value) > METADATA_MAX_VALUE_LENGTH:
-            raise errors.bad_request(
-                f"Invalid '{param}.{key}': string too long. Expected a string with maximum length "
-                f"{METADATA_MAX_VALUE_LENGTH}, but got a string with length {len(value)} instead.",
-                param=f"{param}.{key}",
-                code="string_above_max_length",
-            )
 
 
 def _store_message(message_id: str, message: Any) -> dict[str, Any]:
@@ -295,7 +260,7 @@ def retrieve_chat_completion(ctx: Ctx, completion_id: str) -> dict[str, Any]:
 @chat_store.route("POST", STORED, endpoint="chat.completions.update", response=ChatCompletion)
 def update_chat_completion(ctx: Ctx, completion_id: str) -> dict[str, Any]:
     body = ctx.json(CompletionUpdateParams)
-    check_metadata(body["metadata"])
+    errors.check_metadata(body["metadata"])
     record = ctx.state.chat_completions.get(completion_id)
     record.metadata = dict(body["metadata"] or {})
     return record.to_api()

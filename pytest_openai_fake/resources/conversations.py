@@ -102,9 +102,6 @@ DUPLICATE_ITEM = "Duplicate item found with id {id}. Remove duplicate items from
 
 #: Items per ``conversations.create`` / ``conversations.items.create`` request.
 MAX_ITEMS = 20
-METADATA_MAX_PAIRS = 16
-METADATA_MAX_KEY_LENGTH = 64
-METADATA_MAX_VALUE_LENGTH = 512
 
 ROLES = ("assistant", "system", "developer", "user")  # in the order the real API lists them
 USER_PARTS = ("input_text", "input_image", "input_file")
@@ -234,7 +231,7 @@ def seed_conversation(
         id = IdSequence(f"seeded-conversation:{n}").next("conv_")
     metadata = dict(metadata or {})
     _check_metadata_types(metadata)
-    _check_metadata_limits(metadata)
+    errors.check_metadata(metadata)
     when = created_at if created_at is not None else (clock.now() if clock is not None else EPOCH)
     conversation = Conversation(id, when, metadata)
     conversation.items = _normalise(
@@ -404,7 +401,7 @@ def _metadata_type(value: Any) -> None:
 def _metadata(value: Any) -> dict[str, str]:
     """Checked metadata (types were checked by the params validation); ``null`` is ``{}``."""
     _metadata_type(value)
-    _check_metadata_limits(value)
+    errors.check_metadata(value)
     return dict(value or {})
 
 
@@ -412,36 +409,6 @@ def _check_metadata_types(metadata: dict[str, Any]) -> None:
     for key, value in metadata.items():
         if not isinstance(value, str):
             raise errors.invalid_type(f"metadata.{key}", "a string", value)
-
-
-def _check_metadata_limits(metadata: Any, param: str = "metadata") -> None:
-    """The real API's 400s for ``metadata`` over its limits: 16 pairs, 64-character keys,
-    512-character values."""
-    if not isinstance(metadata, dict):
-        return
-    if len(metadata) > METADATA_MAX_PAIRS:
-        raise errors.bad_request(
-            f"Invalid '{param}': too many properties. Expected an object with at most {METADATA_MAX_PAIRS} "
-            f"properties, but got an object with {len(metadata)} properties instead.",
-            param=param,
-            code="object_above_max_properties",
-        )
-    for key, value in metadata.items():
-        if len(key) > METADATA_MAX_KEY_LENGTH:
-            shown = f"{key[:3]}...{key[-3:]}"  # the API shortens a long name in the message
-            raise errors.bad_request(
-                f"Invalid property name in '{param}': '{shown}' is too long. Expected a string with maximum "
-                f"length {METADATA_MAX_KEY_LENGTH}, but got a string with length {len(key)} instead.",
-                param=f"{param}.{key}",
-                code="property_name_above_max_length",
-            )
-        if isinstance(value, str) and len(value) > METADATA_MAX_VALUE_LENGTH:
-            raise errors.bad_request(
-                f"Invalid '{param}.{key}': string too long. Expected a string with maximum length "
-                f"{METADATA_MAX_VALUE_LENGTH}, but got a string with length {len(value)} instead.",
-                param=f"{param}.{key}",
-                code="string_above_max_length",
-            )
 
 
 # -- item normalisation ----------------------------------------------------------------------------

@@ -59,9 +59,9 @@ from openai.types.responses.response_create_params import (
 from werkzeug.wrappers import Response
 
 from .. import errors
-from ..determinism import count_tokens, digest, generate_text, stable_json, tokenize
+from ..determinism import EPOCH, IdSequence, count_tokens, digest, generate_text, stable_json, tokenize
 from ..routing import Ctx, Resource
-from ..state import page
+from ..state import Store, page
 from ..streaming import event, sse_response
 from . import conversations as conversation_store
 from .images import render_png
@@ -115,6 +115,7 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     check_sampling(body)
     errors.check_range("max_output_tokens", body.get("max_output_tokens"), minimum=16)
     errors.check_range("top_logprobs", body.get("top_logprobs"), minimum=0, maximum=20)
+    errors.check_metadata(body.get("metadata"))
     model = _model(ctx, body)
     history, conversation_id = _history(ctx, body)
     inputs = _input_items(ctx, body.get("input"))
@@ -494,3 +495,62 @@ def compact_response(ctx: Ctx) -> dict[str, Any]:
         },
     }
 
+
+
+def seed_response(
+    target: Any,
+    *,
+    input: str | list[dict[str, Any]],
+    output_text: str,
+    model: str = DEFAULT_MODEL,
+    id: str | None = None,
+    created_at: int | None = None,
+) -> StoredResponse:
+    """Store a completed response from plain data, to continue with ``previous_response_id``.
+
+    ``target``: the fake (``openai_server``) or its ``Store``. ``input`` is what
+    ``responses.create`` takes; ``output_text`` becomes one assistant message. Ids come from a
+    sequence of their own, so seeding does not change the ids the API hands out.
+    """
+    store: Store = getattr(target, "state", target)
+    clock = getattr(target, "clock", None)
+    n = len(store.responses)
+    while id is None or id in store.responses:
+        n += 1
+        id = IdSequence(f"seeded-response:{n}").next("resp_")
+    ids = IdSequence(f"seeded-response-items:{id}")
+    items = [{"role": "user", "content": input}] if isinstance(input, str) else input
+    inputs = conversation_store._normalise(store, ids, items, "input", None)
+    message = {
+        "id": ids.next("msg_"),
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": output_text, "annotations": [], "logprobs": []}],
+    }
+    when = created_at if created_at is not None else (clock.now() if clock is not None else EPOCH)
+    input_tokens, output_tokens = _count_input(inputs, None, None), count_tokens(output_text)
+    response = {
+        "id": id,
+        "object": "response",
+        "created_at": when,
+        "completed_at": when,
+        "status": "completed",
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "metadata": {},
+        "model": model,
+        "output": [message],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
+        },
+    }
+    return store.responses.add(id, StoredResponse(response, inputs, [*inputs, message]))

@@ -324,3 +324,14 @@ def test_multi_turn_agent_over_previous_response_id(client):
 
     assert run("Use get_weather for Paris")
     assert run("What about a haiku?")
+
+
+def test_seeded_response_can_be_continued_and_read_back(openai_server, client):
+    from pytest_openai_fake.resources.responses import seed_response
+
+    seeded = seed_response(openai_server, input="My name is Ada.", output_text="Hello Ada!")
+    assert client.responses.retrieve(seeded.response["id"]).output_text == "Hello Ada!"
+    follow = create(client, input="What is my name?", previous_response_id=seeded.response["id"])
+    assert follow.previous_response_id == seeded.response["id"]
+    assert openai_server.state.responses.get(follow.id).context[0]["content"][0]["text"] == "My name is Ada."
+    assert create(client, input="x").id != seeded.response["id"]  # seeding uses its own ids
