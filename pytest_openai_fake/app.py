@@ -33,7 +33,7 @@ from .resources import ALL_RESOURCES
 from .routing import Ctx, FakeRequest, Resource, Route, build_map
 from .scripting import DEFAULT, Call, Message, Outcome, Script, ScriptError, Scripts, ToolCall, check_outcome, merge, message, script_from_spec, to_outcome
 from .state import Store
-from .streaming import DONE, event
+from .streaming import DONE, error_frame
 
 __all__ = ["FakeApp", "Problem", "Reply"]
 
@@ -183,7 +183,7 @@ class FakeApp:
             raise errors.DropConnection("scripted drop()")
         frames = getattr(response, "frames", None)
         if frames is not None and (outcome.first_chunk or outcome.per_chunk or outcome.cut_after is not None or outcome.error_after is not None):
-            response.response = _paced(frames, outcome, cancel)
+            response.response = _paced(frames, outcome, cancel, getattr(response, "error_event", error_frame))
         return response
 
     def _answer(self, request: FakeRequest) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
@@ -425,7 +425,9 @@ def _retime(outcome: Outcome, timing: dict[str, float]) -> Outcome:
     return replace(outcome, **timing)
 
 
-def _paced(frames: list[bytes], outcome: Outcome, cancel: threading.Event) -> Iterable[bytes]:
+def _paced(
+    frames: list[bytes], outcome: Outcome, cancel: threading.Event, error_event: Callable[[dict[str, Any], int], bytes]
+) -> Iterable[bytes]:
     """Send SSE ``frames`` with the outcome's chunk timing, cut or error event."""
     stop_at = outcome.cut_after if outcome.cut_after is not None else outcome.error_after
     if outcome.first_chunk:
@@ -437,7 +439,7 @@ def _paced(frames: list[bytes], outcome: Outcome, cancel: threading.Event) -> It
             if outcome.cut_after is not None:
                 raise errors.DropConnection("scripted cut_stream()")
             assert outcome.fault is not None
-            yield event(outcome.fault.render(None).to_api())
+            yield error_event(outcome.fault.render(None).to_api()["error"], position)
             return
         if position and outcome.per_chunk and cancel.wait(outcome.per_chunk):
             raise errors.DropConnection("the test ended during a scripted delay")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from werkzeug.wrappers import Response
 
 from .determinism import digest
 
-__all__ = ["DONE", "Chunks", "event", "sse_response"]
+__all__ = ["DONE", "Chunks", "error_frame", "event", "sse_response"]
 
 #: The last frame of every chat and completions stream.
 DONE = b"data: [DONE]\n\n"
@@ -22,10 +22,16 @@ def event(data: Any, *, name: str | None = None) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
-def sse_response(frames: Iterable[bytes]) -> Response:
+def error_frame(error: dict[str, Any], sequence_number: int) -> bytes:
+    """A mid-stream error as chat and completions streams send it: ``data: {"error": {...}}``."""
+    return event({"error": error})
+
+
+def sse_response(frames: Iterable[bytes], *, error_event: Callable[[dict[str, Any], int], bytes] = error_frame) -> Response:
     """A streamed ``text/event-stream`` response of already-built frames (sent chunked).
 
-    The frames stay readable as ``response.frames``: scripted faults re-pace, cut or end them.
+    The frames stay readable as ``response.frames``: scripted faults re-pace, cut or end them;
+    ``error_event(error, sequence_number)`` frames a scripted mid-stream error for this stream.
     """
     built = list(frames)
 
@@ -35,6 +41,7 @@ def sse_response(frames: Iterable[bytes]) -> Response:
     response = Response(body(), status=200, mimetype="text/event-stream", direct_passthrough=True)
     response.headers["Cache-Control"] = "no-cache"
     response.frames = built  # type: ignore[attr-defined]
+    response.error_event = error_event  # type: ignore[attr-defined]
     return response
 
 

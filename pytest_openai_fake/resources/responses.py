@@ -182,7 +182,7 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     if conversation_id:
         conversation_store.append_items(ctx, conversation_id, [*inputs, *output])
     if stream:
-        return sse_response(_events(response))
+        return sse_response(_events(response), error_event=_error_event)
     if body.get("background"):
         return {**response, "status": "queued", "output": [], "usage": None, "completed_at": None}
     return response
@@ -402,6 +402,12 @@ def _events(response: dict[str, Any]) -> list[bytes]:
     return frames
 
 
+def _error_event(error: dict[str, Any], sequence_number: int) -> bytes:
+    """A mid-stream error as the Responses API sends it: a typed ``error`` event."""
+    body = {"type": "error", "code": error.get("code"), "message": error["message"], "param": error.get("param"), "sequence_number": sequence_number}
+    return event(body, name="error")
+
+
 # -- stored responses --------------------------------------------------------------------------
 
 
@@ -416,7 +422,7 @@ def _stored(ctx: Ctx, response_id: str) -> StoredResponse:
 def retrieve_response(ctx: Ctx, response_id: str) -> dict[str, Any] | Response:
     current = _stored(ctx, response_id).to_api(ctx.clock.now(), poll=True)
     if ctx.request.args.get("stream") == "true":
-        return sse_response(_events(current))
+        return sse_response(_events(current), error_event=_error_event)
     return current
 
 

@@ -335,3 +335,14 @@ def test_seeded_response_can_be_continued_and_read_back(openai_server, client):
     assert follow.previous_response_id == seeded.response["id"]
     assert openai_server.state.responses.get(follow.id).context[0]["content"][0]["text"] == "My name is Ada."
     assert create(client, input="x").id != seeded.response["id"]  # seeding uses its own ids
+
+
+def test_stream_faults_use_the_responses_error_event(openai_server, client):
+    from pytest_openai_fake import cut_stream, stream_error
+
+    openai_server.on("responses.create").once(stream_error(after=3, message="boom", code="server_error"), cut_stream(after=2))
+    events = list(create(client, input="hi", stream=True))
+    assert [e.type for e in events][-1] == "error"
+    assert events[-1].message == "boom" and events[-1].code == "server_error" and events[-1].sequence_number == 3
+    with pytest.raises(openai.APIConnectionError):
+        list(create(client, input="hi", stream=True))
