@@ -70,11 +70,14 @@ class FakeApp:
         self.requests = RequestLog()
         self.problems: list[Problem] = []
         self.strict = True
-        self.url_map, self.routes = build_map(resources, provider.base_path)
+        self.url_map, self.routes = build_map(
+            [*resources, *provider.resources], provider.base_path, provider.mounts, provider.endpoints
+        )
+        self._key_headers = tuple("HTTP_" + h.upper().replace("-", "_") for h in provider.key_headers)
         self.scripts = Scripts(self.routes, self.lock)
         # Set when the test ends (reset) or the server stops: every scripted delay ends early.
         self._cancel = threading.Event()
-        self._api_prefix = provider.base_path.rstrip("/") + "/"
+        self._api_prefixes = tuple(p.split("<")[0].rstrip("/") + "/" for p in (provider.base_path, *provider.mounts))
         # Bound once: the API ignores the Host header, and binding per request costs ~50 µs.
         self._adapter = self.url_map.bind("fake.invalid")
         self._tools = Map(
@@ -139,7 +142,7 @@ class FakeApp:
     def dispatch(self, request: FakeRequest) -> Response | Reply:
         if request.method == "OPTIONS":
             return Reply(204, b"", list(CORS_HEADERS.items()))
-        if not request.path.startswith(self._api_prefix):
+        if not request.path.startswith(self._api_prefixes):
             tool = self._match_tool(request)
             if tool is not None:
                 return tool
@@ -200,7 +203,9 @@ class FakeApp:
         outcome: Outcome | None = None
         try:
             self._authenticate(request)
-            ctx = Ctx(request, self.state, self.clock, self.ids, self.provider, endpoint)
+            ctx = Ctx(request, self.state, self.clock, self.ids, self.provider, endpoint, deployment=values.pop("deployment", None))
+            if self.provider.check is not None:
+                self.provider.check(ctx)
             if self.scripts:
                 script, outcome = self._choose(ctx, request, route)
             result = self._run(ctx, route, values, outcome)
@@ -215,6 +220,8 @@ class FakeApp:
             return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}")), script, None
         if isinstance(result, (Response, Reply)):
             return endpoint, result, script, outcome
+        if self.provider.decorate is not None:
+            result = self.provider.decorate(endpoint, result)
         return endpoint, Reply.json(result), script, outcome
 
     def _choose(self, ctx: Ctx, request: FakeRequest, route: Route) -> tuple[Script | None, Outcome | None]:
@@ -308,6 +315,8 @@ class FakeApp:
 
     def _authenticate(self, request: FakeRequest) -> None:
         header = request.environ.get("HTTP_AUTHORIZATION", "").strip()
+        if not header and any(request.environ.get(key, "").strip() for key in self._key_headers):
+            return  # a provider's own key header (Azure's ``api-key``)
         if not header:
             raise errors.missing_api_key()
         scheme, _, credential = header.partition(" ")
@@ -319,9 +328,11 @@ class FakeApp:
     def _problem(self, kind: str, summary: str, detail: str = "") -> None:
         self.problems.append(Problem(kind, summary, detail))
 
-    @staticmethod
-    def _error(exc: errors.OpenAIError) -> Reply:
-        return Reply.json(exc.to_api(), status=exc.code or 500, headers=exc.extra_headers.items())
+    def _error(self, exc: errors.OpenAIError) -> Reply:
+        status, body = exc.code or 500, exc.to_api()
+        if self.provider.render_error is not None:
+            status, body = self.provider.render_error(exc)
+        return Reply.json(body, status=status, headers=exc.extra_headers.items())
 
     # -- tool endpoints (not captured, no auth) ------------------------------------------------
 

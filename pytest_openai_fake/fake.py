@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ssl
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Pattern
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Pattern
 
 from .app import FakeApp, Problem
 from .capture import CapturedRequest, RequestLog
@@ -103,17 +103,26 @@ class FakeOpenAI:
         """Back to a fresh fake: no requests, no stored objects, full catalog, clock at start."""
         self.app.reset()
 
-    def configure(self, *, models: Iterable[str] | None = None, strict: bool | None = None) -> None:
+    def configure(
+        self,
+        *,
+        models: Iterable[str] | None = None,
+        strict: bool | None = None,
+        deployments: Mapping[str, str] | None = None,
+    ) -> None:
         """Per-test settings, as the ``openai_fake`` marker applies them.
 
         ``models``: only these models exist. ``strict``: whether problems (a request no route
-        matches, an exception inside the fake) fail the test; on by default.
+        matches, an exception inside the fake) fail the test; on by default. ``deployments``:
+        deployment name -> model id for Azure-style paths (added to the provider's own).
         """
         with self.app.lock:
             if models is not None:
                 self.app.state.models.restrict(models)
             if strict is not None:
                 self.app.strict = strict
+            if deployments is not None:
+                self.app.state.deployments.update(deployments)
 
     # -- scripting -----------------------------------------------------------------------------
 
@@ -178,6 +187,8 @@ class FakeOpenAI:
             if self._http_client is None:
                 self._http_client = openai.DefaultHttpx2Client(verify=self._ssl())
             kwargs["http_client"] = self._http_client
+        if self.provider.client_kind == "azure":
+            return openai.AzureOpenAI(**self._azure_options(**kwargs))
         return openai.OpenAI(**self._client_options(**kwargs))
 
     def async_client(self, *, keep_alive: bool = True, **kwargs: Any) -> openai.AsyncOpenAI:
@@ -193,10 +204,16 @@ class FakeOpenAI:
         if "http_client" not in kwargs:
             limits = {} if keep_alive else {"limits": httpx2.Limits(max_keepalive_connections=0)}
             kwargs["http_client"] = openai.DefaultAsyncHttpx2Client(verify=self._ssl(), **limits)
+        if self.provider.client_kind == "azure":
+            return openai.AsyncAzureOpenAI(**self._azure_options(**kwargs))
         return openai.AsyncOpenAI(**self._client_options(**kwargs))
 
     def _client_options(self, **overrides: Any) -> dict[str, Any]:
         return {"base_url": self.base_url, "api_key": FAKE_API_KEY, "max_retries": 0, **overrides}
+
+    def _azure_options(self, **overrides: Any) -> dict[str, Any]:
+        # AzureOpenAI builds /openai/deployments/<model>/... from azure_endpoint itself.
+        return {"azure_endpoint": self.url, "api_key": FAKE_API_KEY, "api_version": self.provider.api_version, "max_retries": 0, **overrides}
 
     def _ssl(self) -> ssl.SSLContext:
         # Building the default CA context is what makes a new SDK client cost ~50 ms.

@@ -14,16 +14,28 @@ from typing import Any, Collection, Iterator, Mapping
 
 import pytest
 
-from .fake import FakeOpenAI
+from .fake import FAKE_API_KEY, FakeOpenAI
+from .providers import PROVIDERS
 from .scripting import ScriptError, to_outcome
 from .server import PortInUseError
 
-__all__ = ["async_openai_client", "openai_client", "openai_server"]
+__all__ = [
+    "FakeServers",
+    "async_azure_openai_client",
+    "async_openai_client",
+    "async_together_client",
+    "azure_openai_client",
+    "mistral_client",
+    "openai_client",
+    "openai_server",
+    "openai_servers",
+    "together_client",
+]
 
 MARKER = "openai_fake"
 PORT_ENV = "PYTEST_OPENAI_FAKE_PORT"
-_SERVER = pytest.StashKey[FakeOpenAI]()
-_ITEM_SERVER = pytest.StashKey[FakeOpenAI]()
+_SERVERS = pytest.StashKey[dict[str, FakeOpenAI]]()
+_ITEM_SERVERS = pytest.StashKey["FakeServers"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,18 +57,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(models=None, strict=True, replies=None, faults=None): configure the fake OpenAI "
-        "server for this test. models: the only model ids that exist; strict: fail the test when the "
-        "fake raised or got a request it has no route for; replies/faults: endpoint name -> a reply "
-        "for every call, or a list of replies, one per call ('*' for faults on every endpoint).",
+        f"{MARKER}(models=None, strict=True, replies=None, faults=None, provider='openai', deployments=None): "
+        "configure the fake OpenAI server for this test. models: the only model ids that exist; strict: "
+        "fail the test when the fake raised or got a request it has no route for; replies/faults: endpoint "
+        "name -> a reply for every call, or a list of replies, one per call ('*' for faults on every "
+        "endpoint); provider: which provider openai_server emulates (openai, together, mistral, azure); "
+        "deployments: Azure deployment name -> model id.",
     )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    fake = config.stash.get(_SERVER, None)
-    if fake is not None:
+    for fake in config.stash.get(_SERVERS, {}).values():
         fake.stop()
-        del config.stash[_SERVER]
+    config.stash[_SERVERS] = {}
 
 
 def configured_port(config: pytest.Config) -> int:
@@ -89,6 +102,8 @@ def _marker_options(
     strict: bool = True,
     replies: Mapping[str, Any] | None = None,
     faults: Mapping[str, Any] | None = None,
+    provider: str = "openai",
+    deployments: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker.
 
@@ -117,7 +132,13 @@ def _marker_options(
                     raise TypeError(f"{name}[{endpoint!r}]: {exc}") from None
                 if name == "faults" and outcome.kind not in ("fault", "drop") and not outcome.streams_only and not outcome.delay:
                     raise TypeError(f"faults[{endpoint!r}]: {item!r} is not a fault; use error(...), drop(), cut_stream(...), stream_error(...) or delayed(...)")
-    return {"models": models, "strict": strict, "replies": replies, "faults": faults}
+    if provider not in PROVIDERS:
+        raise TypeError(f"provider= must be one of {', '.join(sorted(PROVIDERS))}, got {provider!r}")
+    if deployments is not None and (
+        not isinstance(deployments, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in deployments.items())
+    ):
+        raise TypeError(f"deployments= must map deployment names to model ids, got {deployments!r}")
+    return {"models": models, "strict": strict, "replies": replies, "faults": faults, "provider": provider, "deployments": deployments}
 
 
 def marker_options(node: pytest.Item) -> dict[str, Any]:
@@ -146,43 +167,91 @@ def _install_scripts(fake: FakeOpenAI, options: dict[str, Any], node: pytest.Ite
         raise pytest.UsageError(f"@pytest.mark.{MARKER} on {node.nodeid}: {exc}") from None
 
 
-def _session_server(config: pytest.Config) -> FakeOpenAI:
-    fake = config.stash.get(_SERVER, None)
+def _session_server(config: pytest.Config, provider: str = "openai") -> FakeOpenAI:
+    """The session's server for ``provider``, started the first time a test asks for it.
+
+    A fixed port (``--openai-fake-port``) is the openai server's; another provider's server
+    keeps the distance between the standalone default ports (mistral PORT+8, together PORT+116).
+    """
+    servers = config.stash.setdefault(_SERVERS, {})
+    fake = servers.get(provider)
     if fake is None:
-        fake = FakeOpenAI(port=configured_port(config))
+        port = configured_port(config)
+        if port:
+            port += PROVIDERS[provider].default_port - PROVIDERS["openai"].default_port
+        fake = FakeOpenAI(port=port, provider=provider)
         try:
             fake.start()
         except PortInUseError as exc:
             raise pytest.UsageError(str(exc)) from None
-        config.stash[_SERVER] = fake
+        servers[provider] = fake
     return fake
 
 
+class FakeServers:
+    """The fake servers of one test, one per provider: ``openai_servers["mistral"]``.
+
+    Each is reset for the test the first time the test asks for it; the test's ``openai_fake``
+    marker configures the one of its ``provider`` (``openai_server``). Problems of every server
+    the test used fail it at teardown.
+    """
+
+    def __init__(self, config: pytest.Config, node: pytest.Item, options: dict[str, Any]) -> None:
+        self._config = config
+        self._node = node
+        self._options = options
+        self._used: dict[str, FakeOpenAI] = {}
+
+    def __getitem__(self, provider: str) -> FakeOpenAI:
+        fake = self._used.get(provider)
+        if fake is not None:
+            return fake
+        if provider not in PROVIDERS:
+            raise KeyError(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
+        fake = _session_server(self._config, provider)
+        fake.reset()
+        if provider == self._options["provider"]:
+            fake.configure(models=self._options["models"], strict=self._options["strict"], deployments=self._options["deployments"])
+            _install_scripts(fake, self._options, self._node)
+        self._used[provider] = fake
+        return fake
+
+    def __iter__(self) -> Iterator[FakeOpenAI]:
+        return iter(list(self._used.values()))
+
+    def finish(self) -> None:
+        """Fail the test for the problems and unused strict scripts of every server it used."""
+        problems = [p for fake in self._used.values() for p in fake.take_problems() if fake.strict]
+        unused = [s for fake in self._used.values() for s in fake.scripts.strict_unconsumed()]
+        if problems:
+            listing = "\n\n".join(str(p) for p in problems)
+            pytest.fail(
+                f"pytest-openai-fake saw {len(problems)} problem(s) during this test "
+                f"(use @pytest.mark.{MARKER}(strict=False) if they are expected):\n\n{listing}",
+                pytrace=False,
+            )
+        if unused:
+            listing = "\n".join(f"  {s!r}: {s.pending} reply(ies) left" for s in unused)
+            pytest.fail(f"strict script(s) not fully consumed by this test:\n{listing}", pytrace=False)
+
+
 @pytest.fixture
-def openai_server(request: pytest.FixtureRequest) -> Iterator[FakeOpenAI]:
-    """The fake OpenAI server, reset for this test and configured by its ``openai_fake`` marker.
+def openai_servers(request: pytest.FixtureRequest) -> Iterator[FakeServers]:
+    """Every provider's fake server for this test, by name: ``openai_servers["together"]``."""
+    servers = FakeServers(request.config, request.node, marker_options(request.node))
+    request.node.stash[_ITEM_SERVERS] = servers
+    yield servers
+    servers.finish()
+
+
+@pytest.fixture
+def openai_server(openai_servers: FakeServers, request: pytest.FixtureRequest) -> FakeOpenAI:
+    """The fake server of the test's provider (``openai`` unless the marker says otherwise),
+    reset for this test and configured by its ``openai_fake`` marker.
 
     ``openai_server.base_url`` for any client; ``openai_server.requests`` to assert on calls.
     """
-    options = marker_options(request.node)
-    fake = _session_server(request.config)
-    fake.reset()
-    fake.configure(models=options["models"], strict=options["strict"])
-    _install_scripts(fake, options, request.node)
-    request.node.stash[_ITEM_SERVER] = fake
-    yield fake
-    problems = fake.take_problems()
-    unused = fake.scripts.strict_unconsumed()
-    if problems and fake.strict:
-        listing = "\n\n".join(str(p) for p in problems)
-        pytest.fail(
-            f"pytest-openai-fake saw {len(problems)} problem(s) during this test "
-            f"(use @pytest.mark.{MARKER}(strict=False) if they are expected):\n\n{listing}",
-            pytrace=False,
-        )
-    if unused:
-        listing = "\n".join(f"  {s!r}: {s.pending} reply(ies) left" for s in unused)
-        pytest.fail(f"strict script(s) not fully consumed by this test:\n{listing}", pytrace=False)
+    return openai_servers[marker_options(request.node)["provider"]]
 
 
 @pytest.fixture
@@ -201,15 +270,49 @@ def async_openai_client(openai_server: FakeOpenAI) -> Any:
     return openai_server.async_client(keep_alive=False)
 
 
+@pytest.fixture
+def azure_openai_client(openai_servers: FakeServers) -> Any:
+    """``openai.AzureOpenAI`` for the fake Azure OpenAI server (api-version set, ``max_retries=0``)."""
+    return openai_servers["azure"].client()
+
+
+@pytest.fixture
+def async_azure_openai_client(openai_servers: FakeServers) -> Any:
+    """``openai.AsyncAzureOpenAI`` for the fake Azure OpenAI server (keeps no idle connections)."""
+    return openai_servers["azure"].async_client(keep_alive=False)
+
+
+@pytest.fixture
+def together_client(openai_servers: FakeServers) -> Any:
+    """``together.Together`` for the fake Together AI server; skips when ``together`` is not installed."""
+    together = pytest.importorskip("together", reason="together_client needs the together SDK: pip install together")
+    return together.Together(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
+
+
+@pytest.fixture
+def async_together_client(openai_servers: FakeServers) -> Any:
+    """``together.AsyncTogether`` for the fake Together AI server; skips without the SDK."""
+    together = pytest.importorskip("together", reason="async_together_client needs the together SDK: pip install together")
+    return together.AsyncTogether(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
+
+
+@pytest.fixture
+def mistral_client(openai_servers: FakeServers) -> Any:
+    """``mistralai.client.Mistral`` for the fake Mistral server (sync and ``*_async`` methods);
+    skips when ``mistralai`` is not installed."""
+    client = pytest.importorskip("mistralai.client", reason="mistral_client needs the mistralai SDK: pip install mistralai")
+    return client.Mistral(api_key=FAKE_API_KEY, server_url=openai_servers["mistral"].url)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    fake = item.stash.get(_ITEM_SERVER, None)
-    if fake is not None and report.failed and report.when == "call":
-        requests = fake.requests.snapshot()
-        if requests:
+    servers = item.stash.get(_ITEM_SERVERS, None)
+    if servers is not None and report.failed and report.when == "call":
+        used = list(servers)
+        for fake in used:
+            requests = fake.requests.snapshot()
+            title = "OpenAI calls" if len(used) == 1 else f"OpenAI calls ({fake.provider.name})"
             lines = [f"{i + 1:>3}. {r.summary()}" for i, r in enumerate(requests)]
-            report.sections.append(("OpenAI calls", "\n".join(lines)))
-        else:
-            report.sections.append(("OpenAI calls", "(none)"))
+            report.sections.append((title, "\n".join(lines) if lines else "(none)"))
     return report

@@ -70,11 +70,23 @@ class Resource:
         return register
 
 
-def build_map(resources: Iterable[Resource], base_path: str) -> tuple[Map, dict[str, Route]]:
-    """A werkzeug Map with every route under ``base_path`` (``/v1``), and endpoint -> Route."""
-    routes = {route.endpoint: route for resource in resources for route in resource.routes}
-    rules = [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in routes.values()]
-    url_map = Map([Submount(base_path, rules)] if base_path else rules, strict_slashes=False, merge_slashes=False)
+def build_map(
+    resources: Iterable[Resource], base_path: str, mounts: Iterable[str] = (), endpoints: Iterable[str] | None = None
+) -> tuple[Map, dict[str, Route]]:
+    """A werkzeug Map with every route under ``base_path`` (``/v1``) and each of ``mounts``, and
+    endpoint -> Route. ``endpoints``: only these (None: all)."""
+    wanted = None if endpoints is None else set(endpoints)
+    routes = {
+        route.endpoint: route
+        for resource in resources
+        for route in resource.routes
+        if wanted is None or route.endpoint in wanted
+    }
+    rules: list[Any] = []
+    for prefix in (base_path, *mounts):
+        mounted = [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in routes.values()]
+        rules.extend([Submount(prefix, mounted)] if prefix else mounted)
+    url_map = Map(rules, strict_slashes=False, merge_slashes=False)
     return url_map, routes
 
 
@@ -99,6 +111,8 @@ class Ctx:
     #: ``{"content": str | None, "tool_calls": [{"id", "type", "name", "arguments"}],
     #: "refusal": str | None, "finish_reason": str | None}`` (only for routes with ``replies``).
     reply: dict[str, Any] | None = None
+    #: The ``<deployment>`` of an Azure-style path, for the provider's ``check`` hook.
+    deployment: str | None = None
     _body: Any = field(default=None, repr=False)
 
     def json(self, params_type: type | None = None, *, allow_unknown: bool = False) -> dict[str, Any]:

@@ -145,6 +145,8 @@ class Store:
 
     def reset(self) -> None:
         self.models = Models(self.provider)
+        #: Deployment name -> model id (Azure-style paths), from the provider or the test.
+        self.deployments: dict[str, str] = dict(self.provider.deployments)
         #: Stateful families, by id, oldest first: stored Responses, Conversations, stored chat
         #: completions. Each resource module keeps its own records in its table.
         self.responses: Table[Any] = Table("response")

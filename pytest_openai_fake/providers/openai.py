@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import typing
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import typing_extensions
 
@@ -17,14 +18,18 @@ class ModelCard:
     id: str
     created: int
     owned_by: str = "system"
+    #: Embedding models: the vector length when the request names none.
+    dimensions: int | None = None
+    #: Fields this provider's model objects have besides OpenAI's (Together's ``type``, ...).
+    extra: tuple[tuple[str, Any], ...] = ()
 
     def to_api(self) -> dict[str, object]:
-        return {"id": self.id, "object": "model", "created": self.created, "owned_by": self.owned_by}
+        return {"id": self.id, "object": "model", "created": self.created, "owned_by": self.owned_by, **dict(self.extra)}
 
 
 @dataclass(frozen=True)
 class Provider:
-    """What differs between providers, as data. Handlers read these flags."""
+    """What differs between providers, as data and hooks. Handlers read these, never names."""
 
     name: str
     base_path: str
@@ -34,6 +39,27 @@ class Provider:
     reject_unknown_params: bool = True
     #: Sent as ``openai-version`` on every response.
     api_version: str = "2020-10-01"
+    #: More path prefixes serving the same routes, e.g. Azure's ``/openai/deployments/<deployment>``
+    #: (a ``<deployment>`` in the path reaches the ``check`` hook as ``ctx.deployment``).
+    mounts: tuple[str, ...] = ()
+    #: Headers that carry the API key besides ``Authorization: Bearer`` (Azure: ``api-key``).
+    key_headers: tuple[str, ...] = ()
+    #: Endpoints only this provider has, and which shared endpoints it offers (None: all).
+    resources: tuple[Any, ...] = ()
+    endpoints: frozenset[str] | None = None
+    #: Before the handler: raise ``errors.OpenAIError`` for what this provider refuses.
+    check: Callable[[Any], None] | None = field(default=None, repr=False)
+    #: ``(endpoint, JSON result) -> what this provider sends`` (e.g. extra fields, another shape).
+    decorate: Callable[[str, Any], Any] | None = field(default=None, repr=False)
+    #: ``OpenAIError -> (status, body)`` when this provider's errors are not OpenAI's envelope.
+    render_error: Callable[[Any], tuple[int, Any]] | None = field(default=None, repr=False)
+    #: Deployment name -> model id (Azure), unless a test configures its own.
+    deployments: tuple[tuple[str, str], ...] = ()
+    #: What ``FakeOpenAI.client()`` builds: ``"openai"`` (``OpenAI(base_url=...)``) or ``"azure"``.
+    client_kind: str = "openai"
+
+    def card(self, model_id: str) -> ModelCard | None:
+        return next((card for card in self.catalog if card.id == model_id), None)
 
 
 # (module, attribute) of every Literal of model names the SDK defines, and for params whose
