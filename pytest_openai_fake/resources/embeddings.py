@@ -148,7 +148,8 @@ def create_embedding(ctx: Ctx) -> dict[str, Any] | Response:
     ctx.require_model(model)
     if _serves_other_endpoints(model):
         raise errors.OpenAIError(403, NOT_AN_EMBEDDING_MODEL, param="model")
-    native = native_dimensions(model)
+    card = ctx.provider.card(model)
+    native = card.dimensions if card is not None and card.dimensions else native_dimensions(model)
     if requested is not None and model in FIXED_DIMENSIONS:
         raise errors.bad_request(NO_DIMENSIONS, param="dimensions")
     if requested is not None and requested > native:
