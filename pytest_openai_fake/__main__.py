@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--port",
         type=int,
         default=None,
-        help="port to listen on; 0 picks a free one (default: the provider's, 4747 for openai)",
+        help="port to listen on; 0 picks a free one (default: the provider's: "
+        + ", ".join(f"{p.name} {p.default_port}" for p in PROVIDERS.values())
+        + ")",
     )
     parser.add_argument(
         "--provider",

@@ -22,7 +22,7 @@ def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
 def test_help_documents_every_option():
     result = run("--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--provider", "4747", "/__fake/requests", "/__fake/reset", "/health"):
+    for option in ("--host", "--port", "--provider", "openai 4747", "mistral 4755", "together 4863", "azure 4848", "/__fake/requests", "/__fake/reset", "/health"):
         assert option in result.stdout
 
 
@@ -44,10 +44,10 @@ def test_port_in_use_is_a_clear_error():
 
 
 @contextlib.contextmanager
-def serving() -> Iterator[tuple[subprocess.Popen[str], str]]:
+def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """The standalone server on a free port, and the first line it printed; killed if left running."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest_openai_fake", "--port", "0"],
+        [sys.executable, "-m", "pytest_openai_fake", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -79,3 +79,14 @@ def test_ctrl_c_stops_cleanly():
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
         assert "Traceback" not in process.stderr.read()
+
+
+@pytest.mark.parametrize("provider, base", [("together", "/v1"), ("mistral", "/v1"), ("azure", "/openai/v1")])
+def test_serves_each_provider(provider: str, base: str):
+    with serving("--provider", provider) as (process, banner):
+        match = re.search(rf"emulating {provider} at (http://127\.0\.0\.1:\d+{base})", banner)
+        assert match, banner
+        models = httpx2.get(match.group(1) + "/models", headers={"Authorization": "Bearer any"}, timeout=10)
+        assert models.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
