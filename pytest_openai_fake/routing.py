@@ -74,7 +74,9 @@ def build_map(
     resources: Iterable[Resource], base_path: str, mounts: Iterable[str] = (), endpoints: Iterable[str] | None = None
 ) -> tuple[Map, dict[str, Route]]:
     """A werkzeug Map with every route under ``base_path`` (``/v1``) and each of ``mounts``, and
-    endpoint -> Route. ``endpoints``: only these (None: all)."""
+    endpoint -> Route. ``endpoints``: only these (None: all). A later resource's route with the
+    same endpoint name replaces an earlier one: a provider's own ``resources`` (given last) can
+    serve a shared endpoint in that provider's shape."""
     wanted = None if endpoints is None else set(endpoints)
     routes = {
         route.endpoint: route

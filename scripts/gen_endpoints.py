@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pytest_openai_fake.providers import PROVIDERS
 from pytest_openai_fake.resources import ALL_RESOURCES
+from pytest_openai_fake.routing import build_map
 
 TARGET = Path(__file__).resolve().parent.parent / "ENDPOINTS.md"
 
@@ -35,14 +36,18 @@ def render() -> str:
             "| endpoint | method | path | content | streams | response |",
             "|---|---|---|---|---|---|",
         ]
-        for resource in ALL_RESOURCES:
-            for route in resource.routes:
-                content = ", ".join(sorted(route.replies)) or "–"
-                response = f"`{route.response.__name__}`" if route.response is not None else "–"
-                lines.append(
-                    f"| `{route.endpoint}` | {route.method} | `{provider.base_path}{route.path}` | {content} | "
-                    f"{'yes' if route.streams else 'no'} | {response} |"
-                )
+        own = {route.endpoint for resource in provider.resources for route in resource.routes}
+        _, routes = build_map([*ALL_RESOURCES, *provider.resources], provider.base_path, provider.mounts, provider.endpoints)
+        if provider.mounts:
+            lines[-3:-3] = [f"Also under {', '.join(f'`{m}`' for m in provider.mounts)}.", ""]
+        for route in routes.values():
+            content = ", ".join(sorted(route.replies)) or "–"
+            response = f"`{route.response.__name__}`" if route.response is not None else "–"
+            mark = " (own shape)" if route.endpoint in own else ""
+            lines.append(
+                f"| `{route.endpoint}`{mark} | {route.method} | `{provider.base_path}{route.path}` | {content} | "
+                f"{'yes' if route.streams else 'no'} | {response} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
