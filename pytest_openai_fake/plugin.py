@@ -297,11 +297,20 @@ def async_together_client(openai_servers: FakeServers) -> Any:
 
 
 @pytest.fixture
-def mistral_client(openai_servers: FakeServers) -> Any:
+def mistral_client(openai_servers: FakeServers) -> Iterator[Any]:
     """``mistralai.client.Mistral`` for the fake Mistral server (sync and ``*_async`` methods);
     skips when ``mistralai`` is not installed."""
     client = pytest.importorskip("mistralai.client", reason="mistral_client needs the mistralai SDK: pip install mistralai")
-    return client.Mistral(api_key=FAKE_API_KEY, server_url=openai_servers["mistral"].url)
+    import httpx  # mistralai's HTTP library, installed with it
+
+    fake = openai_servers["mistral"]
+    # Its default HTTP clients build two TLS contexts (~100 ms); the fake's shared one is free.
+    sync = httpx.Client(verify=fake._ssl())
+    idle = httpx.Limits(max_keepalive_connections=0)  # async connections would outlive the test's loop
+    yield client.Mistral(
+        api_key=FAKE_API_KEY, server_url=fake.url, client=sync, async_client=httpx.AsyncClient(verify=fake._ssl(), limits=idle)
+    )
+    sync.close()
 
 
 @pytest.hookimpl(wrapper=True)

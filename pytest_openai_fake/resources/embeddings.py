@@ -155,7 +155,7 @@ def create_embedding(ctx: Ctx) -> dict[str, Any] | Response:
     if requested is not None and requested > native:
         raise errors.invalid_value("dimensions", TOO_MANY_DIMENSIONS.format(limit=native))
 
-    space = vector_space(model, native)
+    space = vector_space(model, space_dimensions(native))
     dimensions = native if requested is None else requested
     tokens = sum(token_counts)
     usage = {"prompt_tokens": tokens, "total_tokens": tokens}
@@ -216,6 +216,12 @@ def _inputs(value: Any) -> tuple[list[str | list[int]], list[int]]:
 def native_dimensions(model: str) -> int:
     """The vector length of ``model`` when the request sets no ``dimensions``."""
     return NATIVE_DIMENSIONS.get(model, DEFAULT_DIMENSIONS)
+
+
+def space_dimensions(native: int) -> int:
+    """The length of the ``VectorSpace`` a model's vectors are cut from: its native length
+    rounded up to whole blocks (a catalog may name any length, e.g. 1024), at least 3 blocks."""
+    return max(3 * BLOCK, -(-native // BLOCK) * BLOCK)
 
 
 def _serves_other_endpoints(model: str) -> bool:
