@@ -1,5 +1,7 @@
 """Streaming: the deltas add up to the same text the non-streamed call returns."""
 
+import asyncio
+
 
 def collect(stream) -> str:
     return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
@@ -25,9 +27,15 @@ def test_usage_arrives_in_the_last_chunk(openai_client):
     assert chunks[-1].usage.total_tokens == chunks[-1].usage.prompt_tokens + chunks[-1].usage.completion_tokens
 
 
-async def test_async_client(async_openai_client):
-    reply = await async_openai_client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], max_tokens=3
-    )
-    assert reply.choices[0].finish_reason == "length"
-    assert reply.usage.completion_tokens == 3
+def test_async_client(openai_server):
+    """AsyncOpenAI works the same (with pytest-asyncio, write ``async def`` tests and use
+    ``async_openai_client``; this one runs its own loop so it needs no plugin)."""
+
+    async def ask() -> tuple[str, int]:
+        async with openai_server.async_client() as client:
+            reply = await client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], max_tokens=3
+            )
+        return reply.choices[0].finish_reason, reply.usage.completion_tokens
+
+    assert asyncio.run(ask()) == ("length", 3)
