@@ -46,12 +46,12 @@ from __future__ import annotations
 
 import functools
 import importlib
-import typing
 from typing import Any
 
 import typing_extensions
 from werkzeug.datastructures import ImmutableMultiDict
 
+from .openai import literal_strings
 from .. import errors
 from .openai import OPENAI, Provider
 
@@ -320,7 +320,7 @@ def _kinds() -> dict[str, str]:
     kinds: dict[str, str] = {}
     for module_name, attr, kind in _KIND_LITERALS:
         try:
-            ids = _literal_strings(getattr(importlib.import_module(module_name), attr))
+            ids = literal_strings(getattr(importlib.import_module(module_name), attr))
         except (ImportError, AttributeError):  # an SDK without that literal
             continue
         for model_id in ids:
@@ -329,7 +329,7 @@ def _kinds() -> dict[str, str]:
         from openai.types.completion_create_params import CompletionCreateParamsBase
 
         hints = typing_extensions.get_type_hints(CompletionCreateParamsBase, include_extras=True)
-        for model_id in _literal_strings(hints["model"]):
+        for model_id in literal_strings(hints["model"]):
             kinds.setdefault(model_id, "completion")
     except (ImportError, KeyError):
         pass
@@ -340,16 +340,6 @@ def model_kind(model: str) -> str | None:
     """What the SDK names ``model`` for (``chat``, ``embedding``, ``image`` ...); None: unknown."""
     base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
     return _kinds().get(base)
-
-
-def _literal_strings(tp: Any) -> list[str]:
-    origin = typing_extensions.get_origin(tp)
-    args = typing_extensions.get_args(tp)
-    if origin in (typing.Literal, typing_extensions.Literal):
-        return [a for a in args if isinstance(a, str)]
-    if origin in (typing.Annotated, typing_extensions.Annotated):
-        return _literal_strings(args[0])
-    return [s for a in args for s in _literal_strings(a)]
 
 
 # -- decorate: content filter annotations -------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import typing_extensions
 
-__all__ = ["OPENAI", "ModelCard", "Provider", "sdk_model_ids"]
+__all__ = ["OPENAI", "ModelCard", "Provider", "literal_strings", "sdk_model_ids"]
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,15 @@ _MODEL_LITERALS = (
 _MODEL_FIELDS = (("openai.types.completion_create_params", "CompletionCreateParamsBase", "model"),)
 
 
-def _strings(tp: object) -> list[str]:
+def literal_strings(tp: object) -> list[str]:
+    """Every string of the ``Literal``s inside a type (through unions and ``Annotated``)."""
     origin = typing_extensions.get_origin(tp)
     args = typing_extensions.get_args(tp)
     if origin in (typing.Literal, typing_extensions.Literal):
         return [a for a in args if isinstance(a, str)]
     if origin in (typing_extensions.Annotated, typing.Annotated):
-        return _strings(args[0])
-    return [s for a in args for s in _strings(a)]
+        return literal_strings(args[0])
+    return [s for a in args for s in literal_strings(a)]
 
 
 def sdk_model_ids() -> list[str]:
@@ -92,7 +93,7 @@ def sdk_model_ids() -> list[str]:
     ids: list[str] = []
     for module_name, attr in _MODEL_LITERALS:
         try:
-            ids.extend(_strings(getattr(importlib.import_module(module_name), attr)))
+            ids.extend(literal_strings(getattr(importlib.import_module(module_name), attr)))
         except (ImportError, AttributeError):  # an older or newer SDK without that literal
             continue
     for module_name, typed_dict, key in _MODEL_FIELDS:
@@ -100,7 +101,7 @@ def sdk_model_ids() -> list[str]:
             hints = typing_extensions.get_type_hints(
                 getattr(importlib.import_module(module_name), typed_dict), include_extras=True
             )
-            ids.extend(_strings(hints[key]))
+            ids.extend(literal_strings(hints[key]))
         except (ImportError, AttributeError, KeyError):
             continue
     return list(dict.fromkeys(ids))

@@ -58,7 +58,6 @@ import json
 import math
 import re
 import sys
-import typing
 from array import array
 from collections.abc import Iterable
 from operator import itemgetter
@@ -73,6 +72,7 @@ from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import count_tokens
+from ..providers.openai import literal_strings
 from ..routing import Ctx, Resource
 
 __all__ = [
@@ -232,7 +232,7 @@ def _serves_other_endpoints(model: str) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _embedding_models() -> frozenset[str]:
-    return frozenset(_literal_strings(EmbeddingModel))
+    return frozenset(literal_strings(EmbeddingModel))
 
 
 @functools.lru_cache(maxsize=1)
@@ -241,13 +241,13 @@ def _other_endpoint_models() -> frozenset[str]:
     ids: set[str] = set()
     for module_name, attr in _MODEL_LITERALS:
         try:
-            ids.update(_literal_strings(getattr(importlib.import_module(module_name), attr)))
+            ids.update(literal_strings(getattr(importlib.import_module(module_name), attr)))
         except (ImportError, AttributeError):  # an older or newer SDK without that literal
             continue
     try:  # the legacy completions models have no literal of their own
         from openai.types.completion_create_params import CompletionCreateParamsBase
 
-        ids.update(_literal_strings(typing_extensions.get_type_hints(CompletionCreateParamsBase)["model"]))
+        ids.update(literal_strings(typing_extensions.get_type_hints(CompletionCreateParamsBase)["model"]))
     except (ImportError, KeyError):
         pass
     return frozenset(ids)
@@ -262,14 +262,6 @@ _MODEL_LITERALS = (
     ("openai.types.audio.speech_model", "SpeechModel"),
     ("openai.types.video_model", "VideoModel"),
 )
-
-
-def _literal_strings(tp: Any) -> list[str]:
-    origin = typing_extensions.get_origin(tp)
-    args = typing_extensions.get_args(tp)
-    if origin in (typing.Literal, typing_extensions.Literal):
-        return [a for a in args if isinstance(a, str)]
-    return [s for a in args for s in _literal_strings(a)]
 
 
 # -- the JSON body of a large reply ------------------------------------------------------------
