@@ -81,15 +81,19 @@ class IdSequence:
         if kind == "hex":
             body = raw.hex()[:length]
         else:
-            body = _base62(raw, length)
+            body = base62(raw, length)
         return prefix + body
 
     def reset(self) -> None:
         self._counters.clear()
 
 
-def _base62(raw: bytes, length: int) -> str:
-    return "".join(_ALPHABET[b % 62] for b in raw[:length])
+_BASE62 = bytes(ord(_ALPHABET[b % 62]) for b in range(256))
+
+
+def base62(raw: bytes, length: int) -> str:
+    """The first ``length`` bytes of ``raw`` as characters of ``[0-9A-Za-z]`` (one byte each)."""
+    return raw[:length].translate(_BASE62).decode("ascii")
 
 
 def stable_json(value: Any) -> str:

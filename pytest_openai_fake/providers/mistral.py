@@ -45,7 +45,7 @@ from openai.types.chat import ChatCompletion
 from werkzeug.wrappers import Response
 
 from .. import errors
-from ..determinism import EPOCH, digest
+from ..determinism import EPOCH, base62, digest
 from ..resources.embeddings import WireEmbeddingResponse
 from ..resources.fim import completion_id, fim
 from ..routing import Ctx, Resource
@@ -361,7 +361,6 @@ def _check_embeddings(ctx: Ctx, body: dict[str, Any]) -> None:
 
 # -- responses ---------------------------------------------------------------------------------
 
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #: The ids the shared handlers give tool calls (``call_`` and 24 letters/digits).
 _SHARED_CALL_ID = re.compile(r"call_[A-Za-z0-9]{24}")
 
@@ -369,7 +368,7 @@ _SHARED_CALL_ID = re.compile(r"call_[A-Za-z0-9]{24}")
 def tool_call_id(call_id: Any) -> Any:
     """Mistral's 9-character tool-call id for one of the fake's ``call_...`` ids (others kept)."""
     if isinstance(call_id, str) and _SHARED_CALL_ID.fullmatch(call_id):
-        return "".join(_ALPHABET[b % 62] for b in digest("mistral-call", call_id)[:9])
+        return base62(digest("mistral-call", call_id), 9)
     return call_id
 
 

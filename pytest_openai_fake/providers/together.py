@@ -45,7 +45,7 @@ from openai.types.completion import Completion
 from werkzeug.wrappers import Response
 
 from .. import errors
-from ..determinism import digest
+from ..determinism import base62, digest
 from ..routing import Ctx, Resource
 from ..streaming import DONE, event
 from .openai import ModelCard, Provider
@@ -307,15 +307,11 @@ _MODEL_NOT_FOUND = re.compile(r"^The model `(.*)` does not exist")
 
 # -- ids -------------------------------------------------------------------------------------
 
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
 
 def together_id(*parts: Any) -> str:
     """A Together request id (``oPBXTQt-4YNCb4-9ade09154f20a275``) derived from ``parts``."""
     raw = digest("together-id", *parts)
-    first = "".join(_ALNUM[b % 62] for b in raw[:6])
-    second = "".join(_ALNUM[b % 62] for b in raw[6:12])
-    return f"o{first}-{second}-{raw[12:20].hex()}"
+    return f"o{base62(raw, 6)}-{base62(raw[6:], 6)}-{raw[12:20].hex()}"
 
 
 # -- check: what Together refuses, and its parameter names -----------------------------------
