@@ -1,8 +1,10 @@
 """An agent loop driven by scripted replies: tool call -> tool result -> final answer."""
 
+import asyncio
 import json
 
 import openai
+import pytest
 
 from pytest_openai_fake import tool_call
 
@@ -54,3 +56,44 @@ def test_agent_without_a_script(openai_server, openai_client):
     first, second = openai_server.requests
     assert first.json["messages"][-1]["role"] == "user"
     assert second.json["messages"][-1]["role"] == "tool"
+
+
+async def run_agent_async(client: openai.AsyncOpenAI, question: str, *, stream: bool) -> str:
+    """The same agent on AsyncOpenAI; ``stream=True`` reads each turn with the SDK's stream helper."""
+    messages = [{"role": "user", "content": question}]
+    for _ in range(5):
+        if stream:
+            async with client.chat.completions.stream(model="gpt-4o", messages=messages, tools=TOOLS) as events:
+                reply = await events.get_final_completion()
+        else:
+            reply = await client.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS)
+        message = reply.choices[0].message
+        if not message.tool_calls:
+            return message.content
+        calls = [{"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}} for c in message.tool_calls]
+        messages.append({"role": "assistant", "tool_calls": calls})
+        for call in message.tool_calls:
+            result = get_weather(**json.loads(call.function.arguments))
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    raise RuntimeError("the agent did not finish")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_async_agent_uses_the_weather_tool(openai_server, stream):
+    """With pytest-asyncio, write ``async def`` tests and use ``async_openai_client``; this one
+    runs its own loop so it needs no plugin."""
+    openai_server.on("chat.completions.create").once(
+        tool_call("get_weather", {"city": "Paris"}, id="call_weather_1"),
+        "It is sunny in Paris.",
+    )
+
+    async def main() -> str:
+        async with openai_server.async_client() as client:
+            return await run_agent_async(client, "Weather in Paris?", stream=stream)
+
+    assert asyncio.run(main()) == "It is sunny in Paris."
+    first, second = openai_server.requests
+    assert first.stream is stream and second.stream is stream
+    assert second.json["messages"][1]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": '{"city":"Paris"}'}
+    assert second.json["messages"][-1] == {"role": "tool", "tool_call_id": "call_weather_1", "content": "Sunny, 21 °C in Paris"}
+    openai_server.assert_all_consumed()

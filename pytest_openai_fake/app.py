@@ -12,6 +12,7 @@ raises them at the end of the test that caused them.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -28,14 +29,29 @@ from werkzeug.wrappers import Response
 from . import __version__, errors
 from .capture import CapturedRequest, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
-from .providers import Provider
+from .providers import Provider, get_provider
 from .resources import ALL_RESOURCES
 from .routing import Ctx, FakeRequest, Resource, Route, build_map
-from .scripting import DEFAULT, Call, Message, Outcome, Script, ScriptError, Scripts, ToolCall, check_outcome, merge, message, script_from_spec, to_outcome
+from .scripting import (
+    DEFAULT,
+    Call,
+    Message,
+    Outcome,
+    Script,
+    ScriptError,
+    Scripts,
+    ToolCall,
+    check_outcome,
+    merge,
+    message,
+    script_from_spec,
+    to_outcome,
+    unlocked,
+)
 from .state import Store
 from .streaming import DONE, error_frame
 
-__all__ = ["FakeApp", "Problem", "Reply"]
+__all__ = ["FakeApp", "Problem", "Reply", "routes_of"]
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -150,7 +166,8 @@ class FakeApp:
         body = request.get_data(cache=True)  # always read the body, even when we answer early
         with self.lock:
             request_id = self.ids.next("req_")
-            endpoint, response, script, outcome = self._answer(request)
+            cancel = self._cancel  # set by a reset: this call belongs to a test that has ended
+            endpoint, response, script, outcome = self._answer(request, cancel)
             elapsed_ms = int((time.perf_counter() - started) * 1000)
             response.headers.extend(
                 [
@@ -173,7 +190,6 @@ class FakeApp:
             self.requests.append(captured)
             if script is not None:
                 script.calls.append(captured)
-            cancel = self._cancel
         if outcome is not None:
             return self._perform(response, outcome, cancel)
         return response
@@ -189,7 +205,9 @@ class FakeApp:
             response.response = _paced(frames, outcome, cancel, getattr(response, "error_event", error_frame))
         return response
 
-    def _answer(self, request: FakeRequest) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
+    def _answer(self, request: FakeRequest, cancel: threading.Event) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
+        """Route, authenticate, choose a script and run the handler. Called holding the lock,
+        which ``_choose`` releases while user code (``match=``, reply functions) runs."""
         try:
             endpoint, values = self._adapter.match(request.path, request.method)
         except NotFound:
@@ -207,8 +225,12 @@ class FakeApp:
             if self.provider.check is not None:
                 self.provider.check(ctx)
             if self.scripts:
-                script, outcome = self._choose(ctx, request, route)
+                script, outcome = self._choose(ctx, request, route, cancel)
             result = self._run(ctx, route, values, outcome)
+            if not isinstance(result, (Response, Reply)) and self.provider.decorate is not None:
+                result = self.provider.decorate(endpoint, result)
+        except errors.DropConnection:
+            raise
         except errors.OpenAIError as exc:
             return endpoint, self._error(exc), script, outcome
         except _ScriptFailure as exc:  # the test's script can't be followed: fail the test
@@ -220,12 +242,15 @@ class FakeApp:
             return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}")), script, None
         if isinstance(result, (Response, Reply)):
             return endpoint, result, script, outcome
-        if self.provider.decorate is not None:
-            result = self.provider.decorate(endpoint, result)
         return endpoint, Reply.json(result), script, outcome
 
-    def _choose(self, ctx: Ctx, request: FakeRequest, route: Route) -> tuple[Script | None, Outcome | None]:
-        """The script and outcome for this call (callables called), or (None, None) for the default."""
+    def _choose(self, ctx: Ctx, request: FakeRequest, route: Route, cancel: threading.Event) -> tuple[Script | None, Outcome | None]:
+        """The script and outcome for this call (callables called), or (None, None) for the default.
+
+        ``match=`` predicates and reply functions run with the lock released (a slow one holds up
+        no other call); the request they get is built under it. If the test ended meanwhile
+        (``cancel`` is set), the call is dropped: it must not reach the next test's state and log.
+        """
         body, _, stream = _facts(ctx)
         pending: list[CapturedRequest] = []
 
@@ -248,28 +273,43 @@ class FakeApp:
         try:
             script, outcome = self.scripts.choose(Call(route.endpoint, body, stream), captured)
         except Exception as exc:
+            self._check_current(cancel)
             raise _ScriptFailure(f"a match= predicate raised {exc!r}", "".join(traceback.format_exception(exc))) from None
+        self._check_current(cancel)
         if script is None:
             return None, None
         if outcome is None:
             raise _ScriptFailure(f"{script!r} is strict and has no replies left for this call (call {script.call_count + 1})")
         if outcome.kind == "call":
-            function = outcome.reply
+            function, argument = outcome.reply, captured()
             try:
-                produced = function(captured())
+                with unlocked(self.lock):
+                    produced = function(argument)
             except Exception as exc:
+                self._check_current(cancel)
                 raise _ScriptFailure(f"{script!r}: the reply function raised {exc!r}", "".join(traceback.format_exception(exc))) from None
+            self._check_current(cancel)
             try:
                 called = DEFAULT if produced is None else to_outcome(produced)
                 if called.kind == "call":
                     raise ScriptError("a reply function must return a reply, not another callable")
-                check_outcome(called, route)
+                check_outcome(called, route, stream=stream)
             except ScriptError as exc:
                 raise _ScriptFailure(f"{script!r}: the reply function returned {produced!r}: {exc}") from None
             # The script's latency applies to what the function returned, unless it set its own.
             timing = {k: getattr(outcome, k) for k in ("delay", "first_chunk", "per_chunk") if getattr(outcome, k)}
             outcome = called if not timing or any(getattr(called, k) for k in timing) else _retime(called, timing)
+        elif stream:
+            try:
+                check_outcome(outcome, route, stream=True)  # a script without stream= met a stream
+            except ScriptError as exc:
+                raise _ScriptFailure(f"{script!r}: {exc}") from None
         return script, outcome
+
+    @staticmethod
+    def _check_current(cancel: threading.Event) -> None:
+        if cancel.is_set():
+            raise errors.DropConnection("the test ended while a reply function or match= predicate ran")
 
     def _run(self, ctx: Ctx, route: Route, values: dict[str, Any], outcome: Outcome | None) -> Any:
         """Answer with the handler, shaped by the scripted outcome (if any)."""
@@ -400,6 +440,13 @@ class FakeApp:
                 "health": f"{root}/health",
             },
         }
+
+
+@functools.cache
+def routes_of(provider: str) -> dict[str, Route]:
+    """Endpoint name -> Route of a provider's fake, without building an app (to check scripts)."""
+    profile = get_provider(provider)
+    return build_map([*ALL_RESOURCES, *profile.resources], profile.base_path, profile.mounts, profile.endpoints)[1]
 
 
 def _facts(ctx: Ctx) -> tuple[Any, str | None, bool]:

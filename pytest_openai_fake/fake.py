@@ -141,9 +141,11 @@ class FakeOpenAI:
         ``endpoint`` is the SDK call path (``None``: every endpoint). ``model`` must equal the
         request's model; ``message`` is a substring (or compiled regex) of the last user message;
         ``stream`` picks streamed or plain calls; ``match`` is any predicate on the
-        ``CapturedRequest``. Scripts are tried in the order they were made. ``strict=True``: a
+        ``CapturedRequest``; it and reply functions run outside the fake's lock, so a slow one
+        holds up no other call. Scripts are tried in the order they were made. ``strict=True``: a
         call after the script's ``once`` replies are used up fails the test, and so do replies
-        left unused when the test ends. See ``pytest_openai_fake.scripting``.
+        left unused when the test ends, and a ``respond`` reply no call matched. See
+        ``pytest_openai_fake.scripting``.
         """
         return self.app.scripts.on(endpoint, model=model, message=message, stream=stream, match=match, strict=strict)
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Collection, Iterator, Mapping
+import threading
+from typing import Any, Callable, Collection, Iterator, Mapping
 
 import pytest
 
+from .app import routes_of
 from .fake import FAKE_API_KEY, FakeOpenAI
 from .providers import PROVIDERS
-from .scripting import ScriptError, to_outcome
+from .scripting import Script, ScriptError, Scripts, to_outcome
 from .server import PortInUseError
 
 __all__ = [
@@ -154,11 +156,27 @@ def marker_options(node: pytest.Item) -> dict[str, Any]:
     return _marker_options(**merged)
 
 
-def _install_scripts(fake: FakeOpenAI, options: dict[str, Any], node: pytest.Item) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Validate the test's ``openai_fake`` marker, scripts included, whether or not the test asks
+    for a fake: a wrong marker is an error at setup, not silently ignored. Starts no server."""
+    if item.get_closest_marker(MARKER) is None:
+        return
+    try:
+        options = marker_options(item)
+        if options["replies"] or options["faults"]:
+            # A dry run against the provider's route table: unknown endpoints, replies an
+            # endpoint cannot give, dict replies that don't fit its response model.
+            _install_scripts(Scripts(routes_of(options["provider"]), threading.RLock()).on, options, item)
+    except pytest.UsageError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _install_scripts(on: Callable[..., Script], options: dict[str, Any], node: pytest.Item) -> None:
     try:
         for name in ("faults", "replies"):
             for endpoint, value in (options[name] or {}).items():
-                script = fake.on(None if endpoint == "*" else endpoint)
+                script = on(None if endpoint == "*" else endpoint)
                 if isinstance(value, list):
                     script.once(*value)
                 else:
@@ -212,7 +230,7 @@ class FakeServers:
         fake.reset()
         if provider == self._options["provider"]:
             fake.configure(models=self._options["models"], strict=self._options["strict"], deployments=self._options["deployments"])
-            _install_scripts(fake, self._options, self._node)
+            _install_scripts(fake.on, self._options, self._node)
         self._used[provider] = fake
         return fake
 
@@ -222,7 +240,7 @@ class FakeServers:
     def finish(self) -> None:
         """Fail the test for the problems and unused strict scripts of every server it used."""
         problems = [p for fake in self._used.values() for p in fake.take_problems() if fake.strict]
-        unused = [s for fake in self._used.values() for s in fake.scripts.strict_unconsumed()]
+        unused = [(s, s.leftover()) for fake in self._used.values() for s in fake.scripts.strict_unconsumed()]
         if problems:
             listing = "\n\n".join(str(p) for p in problems)
             pytest.fail(
@@ -231,7 +249,7 @@ class FakeServers:
                 pytrace=False,
             )
         if unused:
-            listing = "\n".join(f"  {s!r}: {s.pending} reply(ies) left" for s in unused)
+            listing = "\n".join(f"  {s!r}: {left}" for s, left in unused)
             pytest.fail(f"strict script(s) not fully consumed by this test:\n{listing}", pytrace=False)
 
 

@@ -139,11 +139,21 @@ class Ctx:
                 self._body = {}
             else:
                 try:
-                    self._body = json.loads(raw)
-                except ValueError:
+                    self._body = json.loads(raw, parse_constant=_reject_constant)
+                except (ValueError, RecursionError):
+                    # RecursionError: arrays or objects nested deeper than Python's stack allows
+                    # (``[[[...]]]`` 5000 deep). The real API's depth limit is not published; a
+                    # body the fake cannot read gets the unparseable-body 400, not a 500.
                     raise errors.invalid_json() from None
         return self._body
 
     def require_model(self, model: str) -> None:
         """404 ``model_not_found`` unless ``model`` is in this test's catalog."""
         self.state.models.require(model)
+
+
+def _reject_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259), though Python's
+    ``json.loads`` reads them as floats: they get the unparseable-body 400. (No public report of
+    the real API's reply to them was found; a standard JSON parser rejects them.)"""
+    raise ValueError(f"{name} is not valid JSON")

@@ -21,7 +21,9 @@ Everything a script can answer with is an *outcome*:
   event, after N chunks;
 - ``delayed(outcome, seconds=, first_chunk=, per_chunk=)``: latency;
 - ``DEFAULT``: the fake's own answer;
-- a callable ``fn(request) -> outcome | None``, called with the ``CapturedRequest``.
+- a callable ``fn(request) -> outcome | None``, called with the ``CapturedRequest``. Reply
+  functions and ``match=`` predicates run outside the fake's lock: a slow one (or one waiting
+  for another call) holds up no other call.
 
 Outcomes are checked against the endpoint when they are installed (``ScriptError``), so a
 malformed script fails the test at the line that wrote it. Non-Python clients install the
@@ -30,14 +32,16 @@ same scripts as JSON at ``POST /__fake/scripts`` (``outcome_from_spec`` reads th
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 import math
 import re
 import threading
 import typing
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Pattern
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Pattern
 
 from . import errors
 
@@ -183,6 +187,7 @@ def content_filter(content: str = "") -> Message:
 def _content_text(content: Any) -> str | None:
     if content is None or isinstance(content, str):
         return content
+    _refuse_model_class(content)
     dump = getattr(content, "model_dump_json", None)
     if callable(dump):  # a pydantic model: what structured outputs would return
         return dump()
@@ -442,7 +447,8 @@ def to_outcome(reply: Any) -> Outcome:
         return Outcome(kind="reply", reply=message(tool_calls=reply))
     if isinstance(reply, Mapping):
         return Outcome(kind="patch", reply=_json_copy(reply, "a dict reply"))
-    if hasattr(reply, "model_dump_json") and not isinstance(reply, type):
+    _refuse_model_class(reply)
+    if hasattr(reply, "model_dump_json"):
         return Outcome(kind="reply", reply=message(reply))
     if callable(reply):
         return Outcome(kind="call", reply=reply)
@@ -451,6 +457,12 @@ def to_outcome(reply: Any) -> Outcome:
         "refusal(...), content_filter(...), a dict (merged into the response), raw(...), error(...), drop(), "
         "cut_stream(...), stream_error(...), delayed(...), DEFAULT, or a callable"
     )
+
+
+def _refuse_model_class(value: Any) -> None:
+    """A pydantic model class is callable, but the reply is its instance: say so."""
+    if isinstance(value, type) and hasattr(value, "model_dump_json"):
+        raise ScriptError(f"cannot reply with the class {value.__name__}: pass an instance, e.g. {value.__name__}(...)")
 
 
 def _json_copy(value: Any, what: str) -> Any:
@@ -462,9 +474,16 @@ def _json_copy(value: Any, what: str) -> Any:
 
 # -- checking outcomes against an endpoint ----------------------------------------------------
 
+#: Endpoints whose streams cannot carry a custom tool call: the SDK's ``ChoiceDeltaToolCall``
+#: has no custom variant (the Responses API streams them as output items).
+NO_STREAMED_CUSTOM_CALLS = frozenset({"chat.completions.create"})
 
-def check_outcome(outcome: Outcome, route: Route) -> None:
-    """Raise ``ScriptError`` unless ``route`` can answer with ``outcome``."""
+
+def check_outcome(outcome: Outcome, route: Route, *, stream: bool | None = None) -> None:
+    """Raise ``ScriptError`` unless ``route`` can answer with ``outcome``.
+
+    ``stream``: the calls it answers stream (``True``), never stream (``False``), or either.
+    """
     endpoint = route.endpoint
     if outcome.kind == "reply":
         kind = "text" if isinstance(outcome.reply, str) else "message"
@@ -478,10 +497,26 @@ def check_outcome(outcome: Outcome, route: Route) -> None:
         check_patch(outcome.reply, route.response, endpoint)
     if outcome.streams_only and not route.streams and (outcome.first_chunk or outcome.per_chunk or outcome.cut_after is not None):
         raise ScriptError(f"{endpoint} never streams: first_chunk/per_chunk/cut_stream() need a streaming endpoint")
+    if stream and outcome.kind == "patch":
+        raise ScriptError(
+            f"{endpoint}: a dict reply is merged into the JSON response, but streamed calls get no JSON response; "
+            "reply with text, tool_call(...) or message(...), or script the plain calls with on(..., stream=False)"
+        )
+    if stream and endpoint in NO_STREAMED_CUSTOM_CALLS and _has_custom_call(outcome.reply):
+        raise ScriptError(
+            f"{endpoint} cannot stream {outcome.reply!r}: the SDK's streamed tool call has no custom variant; "
+            "script the plain calls with on(..., stream=False)"
+        )
+
+
+def _has_custom_call(reply: Any) -> bool:
+    calls = (reply,) if isinstance(reply, ToolCall) else reply.tool_calls if isinstance(reply, Message) else ()
+    return any(call.type == "custom" for call in calls)
 
 
 def check_patch(patch: Any, model: Any, where: str) -> None:
-    """Every key of a dict reply must be a field of the SDK's response model (recursively)."""
+    """Every key of a dict reply must be a field of the SDK's response model (recursively), and
+    every value must fit the field's type (a dict inside one is checked the same way)."""
     model = _model_of(model)
     if model is None or not isinstance(patch, Mapping):
         return
@@ -491,31 +526,124 @@ def check_patch(patch: Any, model: Any, where: str) -> None:
         if field_info is None:
             known = ", ".join(sorted(fields))
             raise ScriptError(f"{where}: {key!r} is not a field of {model.__name__} (fields: {known})")
-        if isinstance(value, Mapping):
-            check_patch(value, field_info.annotation, f"{where}.{key}")
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, Mapping):
-                    check_patch(item, _item_model(field_info.annotation), f"{where}.{key}[]")
+        _check_value(value, field_info.annotation, f"{where}.{key}")
+
+
+def _check_value(value: Any, annotation: Any, where: str) -> None:
+    """``value`` fits ``annotation``, where a dict for a model is a partial one (merged later)."""
+    if isinstance(value, Mapping) and _model_of(annotation) is not None:
+        check_patch(value, annotation, where)
+        return
+    item = _item_annotation(annotation)
+    if isinstance(value, list) and item is not None:
+        for index, element in enumerate(value):
+            _check_value(element, item, f"{where}[{index}]")
+        return
+    if isinstance(value, Mapping) and _names_models(annotation):
+        return  # a partial item of a union of models (Responses output items): no single model to check
+    adapter = _adapter(annotation)
+    if adapter is None:
+        return  # a type pydantic cannot check on its own: the merged reply is validated when sent
+    try:
+        adapter.validate_python(value)
+    except ValueError as exc:  # pydantic's ValidationError
+        problems = exc.errors() if hasattr(exc, "errors") else []
+        reason = problems[0]["msg"] if problems else str(exc)
+        raise ScriptError(f"{where}: {value!r} is not a valid {_type_name(annotation)} ({reason})") from None
+    if isinstance(value, str) and _is_vector_or_text(annotation) and not _is_float32_base64(value):
+        raise ScriptError(
+            f"{where}: {value!r} is neither a list of floats nor base64 float32 data (what encoding_format=\"base64\" sends)"
+        )
+
+
+def _is_vector_or_text(annotation: Any) -> bool:
+    """``list[float] | str``: a vector, or the same vector as base64 (embeddings)."""
+    annotation = _unwrap(annotation)
+    members = typing.get_args(annotation) if _is_union(annotation) else ()
+    return str in members and any(_unwrap(_item_annotation(m) or object) is float for m in members)
+
+
+def _is_float32_base64(text: str) -> bool:
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error
+        return False
+    return len(data) % 4 == 0
+
+
+_ADAPTERS: dict[Any, Any] = {}
+
+
+def _adapter(annotation: Any) -> Any:
+    """A cached pydantic ``TypeAdapter`` for a field annotation, or None if it cannot have one."""
+    try:
+        return _ADAPTERS[annotation]
+    except (KeyError, TypeError):  # not built yet, or an unhashable annotation (not cached)
+        pass
+    from pydantic import TypeAdapter
+
+    try:
+        adapter = TypeAdapter(annotation)
+    except TypeError:  # pydantic's PydanticSchemaGenerationError
+        adapter = None
+    try:
+        _ADAPTERS[annotation] = adapter
+    except TypeError:
+        pass
+    return adapter
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated[...]`` metadata and ``Optional``."""
+    while True:
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if _is_union(annotation) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    return origin is typing.Union or (origin is not None and getattr(origin, "__name__", "") == "UnionType")
 
 
 def _model_of(annotation: Any) -> Any:
     """The single pydantic model an annotation names (unwrapping Optional), else None."""
+    annotation = _unwrap(annotation)
     if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
         return annotation
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is typing.Union and len(args) == 1:
-        return _model_of(args[0])
     return None
 
 
-def _item_model(annotation: Any) -> Any:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is typing.Union and len(args) == 1:
-        return _item_model(args[0])
+def _item_annotation(annotation: Any) -> Any:
+    """The item type of a list annotation (unwrapping Optional; of a union's one list type), else None."""
+    annotation = _unwrap(annotation)
+    if _is_union(annotation):
+        items = [item for item in map(_item_annotation, typing.get_args(annotation)) if item is not None]
+        return items[0] if len(items) == 1 else None
+    args = typing.get_args(annotation)
     if typing.get_origin(annotation) in (list, tuple) and args:
         return args[0]
     return None
+
+
+def _names_models(annotation: Any) -> bool:
+    """Whether a pydantic model appears anywhere in ``annotation``."""
+    if isinstance(annotation, type):
+        return hasattr(annotation, "model_fields")
+    return any(_names_models(arg) for arg in typing.get_args(annotation))
+
+
+def _type_name(annotation: Any) -> str:
+    """``List[float]``, ``Choice``, ``Literal['chat.completion']``: module paths left out."""
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return re.sub(r"(?<!['\w.])(?:[a-z_]\w*\.)+(?=[A-Za-z_])", "", repr(annotation))
 
 
 def merge(base: Any, patch: Any) -> Any:
@@ -592,7 +720,8 @@ class Script:
 
     When the ``once`` replies are used up and there is no ``respond``, calls fall through to the
     next script or the fake's own answer; with ``strict=True`` such a call fails the test
-    instead, and so do ``once`` replies left unused at the end of the test.
+    instead, and so do ``once`` replies left unused at the end of the test, and a ``respond``
+    reply that no call matched.
     """
 
     def __init__(
@@ -627,7 +756,7 @@ class Script:
         """Answer the next calls with these replies, one each, in order."""
         if not replies:
             raise ScriptError("once(): give at least one reply")
-        outcomes = [self._owner.check(self.endpoint, to_outcome(r)) for r in replies]
+        outcomes = [self._owner.check(self.endpoint, to_outcome(r), stream=self.stream) for r in replies]
         with self._owner.lock:
             self._queue.extend(outcomes)
             self._scripted = True
@@ -642,7 +771,7 @@ class Script:
             if reply is not DEFAULT:
                 raise ScriptError("respond(): give a reply or json=..., not both")
             reply = raw(json, status=200 if status is None else status, headers=headers)
-        outcome = self._owner.check(self.endpoint, to_outcome(reply))
+        outcome = self._owner.check(self.endpoint, to_outcome(reply), stream=self.stream)
         with self._owner.lock:
             self._always = outcome
             self._scripted = True
@@ -684,7 +813,20 @@ class Script:
         if self._queue:
             raise AssertionError(f"{self!r}: {len(self._queue)} scripted repl{'y' if len(self._queue) == 1 else 'ies'} never used: {self._queue}")
 
+    def leftover(self) -> str | None:
+        """What a strict script failing the test at teardown would report, else None:
+        ``once`` replies left, or a ``respond`` reply that no call matched."""
+        if self._queue:
+            return f"{len(self._queue)} reply(ies) left"
+        if self._always is not None and not self.calls:
+            return f"no call matched it (respond: {self._always!r})"
+        return None
+
     def matches(self, call: Call, request: Callable[[], CapturedRequest]) -> bool:
+        return self._matches_statically(call) and (self.match is None or bool(self.match(request())))
+
+    def _matches_statically(self, call: Call) -> bool:
+        """Every condition but ``match=`` (user code, which ``Scripts.choose`` runs unlocked)."""
         if self.endpoint is not None and call.endpoint != self.endpoint:
             return False
         if self.stream is not None and call.stream != self.stream:
@@ -699,7 +841,7 @@ class Script:
                     return False
             elif not self.message.search(text):
                 return False
-        return self.match is None or bool(self.match(request()))
+        return True
 
     def _take(self) -> Outcome | None:
         """The next outcome, or None when used up (the caller decides: fall through or fail)."""
@@ -745,6 +887,17 @@ class Script:
         if self.match is not None:
             where.append("match=...")
         return f"<Script {self.name} on({', '.join(where)})>"
+
+
+@contextmanager
+def unlocked(lock: threading.RLock) -> Iterator[None]:
+    """Release ``lock`` (held once by this thread) for the block: for user code (``match=``
+    predicates, reply functions), which may be slow or wait for another call."""
+    lock.release()
+    try:
+        yield
+    finally:
+        lock.acquire()
 
 
 class Scripts:
@@ -795,11 +948,14 @@ class Scripts:
             self._scripts.append(script)
         return script
 
-    def check(self, endpoint: str | None, outcome: Outcome) -> Outcome:
-        """``outcome`` if every endpoint the script may answer can give it, else ``ScriptError``."""
+    def check(self, endpoint: str | None, outcome: Outcome, *, stream: bool | None = None) -> Outcome:
+        """``outcome`` if every endpoint the script may answer can give it, else ``ScriptError``.
+
+        ``stream``: the script's ``stream=`` (``True``: every call it answers streams).
+        """
         routes = [self.routes[endpoint]] if endpoint is not None else []
         for route in routes:
-            check_outcome(outcome, route)
+            check_outcome(outcome, route, stream=stream)
         if endpoint is None and outcome.kind in ("reply", "patch"):
             raise ScriptError(
                 f"{outcome.reply!r} fits only some endpoints: name the endpoint, e.g. on(\"chat.completions.create\"); "
@@ -808,10 +964,21 @@ class Scripts:
         return outcome
 
     def choose(self, call: Call, request: Callable[[], CapturedRequest]) -> tuple[Script | None, Outcome | None]:
-        """The script answering ``call`` and its outcome; ``(script, None)`` for an exhausted strict one."""
-        for script in self._scripts:
-            if not script.matches(call, request):
+        """The script answering ``call`` and its outcome; ``(script, None)`` for an exhausted strict one.
+
+        Called holding ``lock``. A ``match=`` predicate runs with the lock released, so a slow one
+        holds up no other call; a script removed meanwhile (``clear()``, a reset) answers nothing.
+        Replies are taken under the lock, so concurrent calls never get the same ``once`` reply.
+        """
+        for script in list(self._scripts):
+            if not script._matches_statically(call):
                 continue
+            if script.match is not None:
+                captured = request()
+                with unlocked(self.lock):
+                    wanted = bool(script.match(captured))
+                if not wanted or not any(s is script for s in self._scripts):
+                    continue
             outcome = script._take()
             if outcome is not None:
                 return script, outcome
@@ -823,7 +990,8 @@ class Scripts:
         return [s for s in self._scripts if s.pending]
 
     def strict_unconsumed(self) -> list[Script]:
-        return [s for s in self._scripts if s.strict and s.pending]
+        """Strict scripts with ``once`` replies left, or a ``respond`` reply no call matched."""
+        return [s for s in self._scripts if s.strict and s.leftover() is not None]
 
     def assert_all_consumed(self) -> None:
         """Raise ``AssertionError`` naming every script with ``once`` replies never used."""

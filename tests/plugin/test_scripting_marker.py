@@ -83,3 +83,96 @@ def test_strict_script_called_too_often_fails_the_test(pytester: pytest.Pytester
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*is strict and has no replies left for this call*"])
+
+
+def test_strict_respond_no_call_matched_fails_the_test(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_openai_fake import error
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        def test_strict_respond_never_matched(openai_server, openai_client):
+            openai_server.on("chat.completions.create", model="gpt-4o-mini", strict=True).respond("mini")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_strict_fail_never_matched(openai_server):
+            openai_server.on("models.list", strict=True).fail(503)
+
+        def test_strict_respond_matched(openai_server, openai_client):
+            script = openai_server.on("chat.completions.create", strict=True).once("a").respond("b")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+            assert script.called
+
+        def test_loose_respond_may_stay_unused(openai_server):
+            script = openai_server.on("chat.completions.create").respond("never")
+            assert not script.called
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_strict_respond_never_matched*",
+            "*strict script(s) not fully consumed*",
+            "*<Script script_1 on(chat.completions.create, model='gpt-4o-mini')>: no call matched it (respond: <Outcome reply 'mini'>)*",
+            "*ERROR at teardown of test_strict_fail_never_matched*",
+            "*<Script script_1 on(models.list)>: no call matched it (respond: <Outcome fault status=503>)*",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "marker, message",
+    [
+        ("replies={'chat.completion.create': 'x'}", "unknown endpoint 'chat.completion.create' (did you mean chat.completions.create"),
+        ("faults={'model.list': []}", "unknown endpoint 'model.list'"),
+        ("replies={'models.list': 'text'}", "models.list cannot reply with 'text'"),
+        ("replies={'chat.completions.create': {'usage': {'prompt_tokens': 'many'}}}", "usage.prompt_tokens: 'many' is not a valid int"),
+        ("provider='mistral', replies={'images.generate': 'x'}", "unknown endpoint 'images.generate'"),
+        ("modls=['gpt-4o']", "unexpected keyword argument 'modls'"),
+        ("models='gpt-4o'", "models= must be a list of model ids"),
+        ("strict=1", "strict= must be True or False"),
+        ("provider='openia'", "provider= must be one of"),
+        ("deployments=['x']", "deployments= must map deployment names to model ids"),
+    ],
+)
+def test_marker_is_validated_without_an_openai_fixture(pytester: pytest.Pytester, marker: str, message: str):
+    """A test that takes no openai fixture (it builds FakeOpenAI itself, or the marker sits on a
+    class) still gets its marker checked at setup, and no server is started for that."""
+    pytester.makepyfile(
+        f"""
+        import pytest
+        from pytest_openai_fake.plugin import _SERVERS
+
+        @pytest.mark.openai_fake({marker})
+        def test_x():
+            pass
+
+        def test_no_server_was_started(request):
+            assert not request.config.stash.get(_SERVERS, {{}})
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1, passed=1)
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_x*", f"*@pytest.mark.openai_fake on test_marker_is_validated_without_an_openai_fixture.py::test_x: *{message}*"])
+
+
+def test_a_valid_marker_without_an_openai_fixture_passes(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_openai_fake import error, tool_call
+
+        @pytest.mark.openai_fake(
+            models=["gpt-4o"], strict=False, provider="azure", deployments={"prod": "gpt-4o"},
+            replies={"chat.completions.create": [tool_call("f", {}), "done"]}, faults={"*": error(429)},
+        )
+        class TestMarked:
+            def test_plain(self):
+                pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

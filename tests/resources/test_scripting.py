@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import struct
+import threading
+import time
 
 import httpx2
 import openai
@@ -186,6 +190,143 @@ def test_script_records_its_calls(openai_server, client):
     assert script.calls[0].status == 200
 
 
+def test_reply_function_gets_the_request_the_log_keeps(openai_server, client):
+    seen = []
+    openai_server.on(CHAT).respond(lambda request: seen.append(request))
+    chat(client)
+    chat(client, temperature=0)
+    for given, logged in zip(seen, openai_server.requests, strict=True):
+        assert given.status == 0 and logged.status == 200
+        assert (given.index, given.endpoint, given.body, given.headers) == (logged.index, logged.endpoint, logged.body, logged.headers)
+    assert seen[1].json["temperature"] == 0
+
+
+# -- user code runs outside the fake's lock ----------------------------------------------------
+
+
+class Background(threading.Thread):
+    """A chat call in a thread; ``result()`` is its reply text, or raises what it raised."""
+
+    def __init__(self, client, text: str, **kwargs) -> None:
+        super().__init__(daemon=True)
+        self.client, self.text, self.kwargs = client, text, kwargs
+        self.reply: str | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.reply = chat(self.client, [{"role": "user", "content": self.text}], **self.kwargs).choices[0].message.content
+        except BaseException as exc:  # noqa: BLE001 - re-raised by result()
+            self.error = exc
+
+    def result(self, timeout: float = 5) -> str | None:
+        self.join(timeout)
+        assert not self.is_alive(), f"the call {self.text!r} did not finish in {timeout} s"
+        if self.error is not None:
+            raise self.error
+        return self.reply
+
+
+def test_reply_function_may_wait_for_another_call(openai_server, client):
+    """A reply function blocks until a second call arrives: the second one is answered meanwhile."""
+    second_seen = threading.Event()
+
+    def wait_for_the_second(request):
+        return "after the second call" if second_seen.wait(3) else "timed out"
+
+    def note_the_second(request):
+        second_seen.set()
+        return "second"
+
+    openai_server.on(CHAT, message="first").respond(wait_for_the_second)
+    openai_server.on(CHAT, message="second").respond(note_the_second)
+    started = time.perf_counter()
+    first = Background(client, "first")
+    time.sleep(0.05)
+    assert Background(client, "second").result() == "second"
+    assert first.result() == "after the second call"
+    assert time.perf_counter() - started < 2
+    assert [r.json["messages"][0]["content"] for r in openai_server.requests] == ["second", "first"]
+
+
+def test_a_slow_reply_function_does_not_delay_other_calls(openai_server, client):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(request):
+        entered.set()
+        release.wait(3)
+        return "slow"
+
+    script = openai_server.on(CHAT, message="slow").respond(slow)
+    call = Background(client, "slow")
+    try:
+        assert entered.wait(3)
+        started = time.perf_counter()
+        assert client.models.retrieve("gpt-4o").id == "gpt-4o"
+        assert chat(client, [{"role": "user", "content": "fast"}]).choices[0].message.content != "slow"
+        assert time.perf_counter() - started < 0.5
+        assert call.is_alive() and not script.called
+    finally:
+        release.set()
+    assert call.result() == "slow"
+    assert script.call_count == 1 and openai_server.requests.last is script.calls[0]
+
+
+def test_a_slow_match_predicate_does_not_delay_other_calls(openai_server, client):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_predicate(request):
+        if request.json["messages"][-1]["content"] != "slow":
+            return False
+        entered.set()
+        release.wait(3)
+        return True
+
+    openai_server.on(CHAT, match=slow_predicate).once("matched")
+    call = Background(client, "slow")
+    try:
+        assert entered.wait(3)
+        started = time.perf_counter()
+        assert chat(client, [{"role": "user", "content": "fast"}]).choices[0].message.content != "matched"
+        assert time.perf_counter() - started < 0.5
+    finally:
+        release.set()
+    assert call.result() == "matched"
+
+
+def test_concurrent_calls_share_once_replies_without_repeats(openai_server, client):
+    barrier = threading.Barrier(4, timeout=3)
+
+    def together(request):
+        barrier.wait()  # all four calls are inside a reply function at once (then the default reply)
+
+    script = openai_server.on(CHAT, match=lambda r: True).once(*[together] * 4)
+    calls = [Background(client, f"call {i}") for i in range(4)]
+    replies = [c.result() for c in calls]
+    assert all(replies) and script.pending == 0 and script.call_count == 4
+    assert sorted(r.index for r in openai_server.requests) == [0, 1, 2, 3]
+
+
+def test_a_reset_during_a_reply_function_drops_the_call(openai_server):
+    client = openai_server.client()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(request):
+        entered.set()
+        release.wait(3)
+        return "from the old test"
+
+    openai_server.on(CHAT).respond(slow)
+    call = Background(client, "slow")
+    assert entered.wait(3)
+    openai_server.reset()  # the test ended
+    release.set()
+    with pytest.raises(openai.APIConnectionError):
+        call.result()
+    assert len(openai_server.requests) == 0 and not openai_server.take_problems()
+
+
 # -- strictness --------------------------------------------------------------------------------
 
 
@@ -365,12 +506,74 @@ def test_scripts_work_for_other_endpoints(openai_server, client):
         (lambda f: f.on(CHAT).respond(tool_call("")), "name must be a non-empty string"),
         (lambda f: f.on(CHAT).respond(message(finish_reason="done")), "finish_reason"),
         (lambda f: f.on(CHAT).respond("a", json={}), "not both"),
+        # dict replies: values must fit the response model's field types
+        (lambda f: f.on(CHAT).respond({"choices": "oops"}), "chat.completions.create.choices: 'oops' is not a valid List[Choice]"),
+        (
+            lambda f: f.on(CHAT).respond({"usage": {"prompt_tokens": "many"}}),
+            "chat.completions.create.usage.prompt_tokens: 'many' is not a valid int",
+        ),
+        (
+            lambda f: f.on("embeddings.create").respond({"data": [{"embedding": "notalist"}]}),
+            "embeddings.create.data[0].embedding: 'notalist' is neither a list of floats nor base64 float32 data",
+        ),
+        (lambda f: f.on(CHAT).respond({"object": "chat.completions"}), "chat.completions.create.object: 'chat.completions' is not a valid Literal"),
+        (lambda f: f.on(CHAT).respond({"choices": [{"finish_reason": "done"}]}), "chat.completions.create.choices[0].finish_reason"),
+        (lambda f: f.on(CHAT).respond({"usage": [1]}), "chat.completions.create.usage: [1] is not a valid CompletionUsage"),
+        (lambda f: f.on(CHAT).respond({"metadata": {"k": 1}}), "chat.completions.create.metadata: {'k': 1} is not a valid Dict[str, str]"),
+        # a pydantic model class is not a reply function
+        (lambda f: f.on(CHAT).respond(Weather), "cannot reply with the class Weather: pass an instance, e.g. Weather(...)"),
+        (lambda f: f.on(CHAT).once("ok", message(Weather)), "pass an instance, e.g. Weather(...)"),
+        # replies a stream cannot carry
+        (lambda f: f.on(CHAT, stream=True).respond({"usage": {"prompt_tokens": 1}}), "streamed calls get no JSON response"),
+        (lambda f: f.on(CHAT, stream=True).once("ok", custom_tool_call("run_sql", "SELECT 1")), "cannot stream"),
+        (lambda f: f.on(CHAT, stream=True).respond(message("x", tool_calls=[custom_tool_call("sql", "1")])), "cannot stream"),
     ],
 )
 def test_malformed_scripts_raise_where_they_are_written(openai_server, build, message):
     with pytest.raises(ScriptError) as excinfo:
         build(openai_server)
     assert message in str(excinfo.value)
+    assert all(not script.pending and not script.called for script in openai_server.scripts)
+
+
+class Weather(pydantic.BaseModel):
+    city: str
+
+
+def test_dict_reply_values_of_the_right_type_are_accepted(openai_server, client):
+    openai_server.on(CHAT).respond(
+        {"usage": {"prompt_tokens": 9, "completion_tokens_details": None}, "metadata": {"k": "v"}, "service_tier": "flex"}
+    )
+    reply = chat(client)
+    assert (reply.usage.prompt_tokens, reply.service_tier) == (9, "flex")
+    openai_server.on("embeddings.create").respond({"data": [{"embedding": [0.6, 0.8]}]})
+    assert client.embeddings.create(model="text-embedding-3-small", input="x", dimensions=2, encoding_format="float").data[0].embedding == [0.6, 0.8]
+    openai_server.reset()
+    packed = base64.b64encode(struct.pack("<2f", 0.5, 0.25)).decode()  # what the SDK asks for by default
+    openai_server.on("embeddings.create").respond({"data": [{"embedding": packed}]})
+    loose = openai_server.client()  # strict validation checks the wire form, before the SDK decodes base64
+    assert loose.embeddings.create(model="text-embedding-3-small", input="x", dimensions=2).data[0].embedding == [0.5, 0.25]
+    # Responses output items are a union of models: a partial item is merged as given.
+    openai_server.on("responses.create").respond({"output": [{"status": "completed"}]})
+    assert client.responses.create(model="gpt-4o", input="hi").output[0].status == "completed"
+
+
+def test_stream_scripts_take_replies_a_stream_can_carry(openai_server, client):
+    openai_server.on(CHAT, stream=True).respond(tool_call("lookup", {"q": "x"}))
+    openai_server.on("responses.create", stream=True).respond(custom_tool_call("run_sql", "SELECT 1"))
+    events = list(client.responses.create(model="gpt-4o", input="hi", stream=True))
+    item = next(e.item for e in events if e.type == "response.output_item.done")
+    assert (item.type, item.input) == ("custom_tool_call", "SELECT 1")
+
+
+@pytest.mark.openai_fake(strict=False)
+def test_an_unstreamable_reply_met_by_a_stream_fails_the_script(openai_server, client):
+    """A script without stream= cannot be checked when written: the call fails it clearly."""
+    openai_server.on(CHAT).respond(custom_tool_call("run_sql", "SELECT 1"))
+    with pytest.raises(openai.InternalServerError, match="script failed"):
+        chat(client, stream=True)
+    [problem] = openai_server.take_problems()
+    assert problem.kind == "script" and "cannot stream" in problem.summary
 
 
 def test_without_pytest(tmp_path):

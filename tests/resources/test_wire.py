@@ -64,6 +64,52 @@ def test_missing_required_field_is_400_naming_it(openai_server: FakeOpenAI):
     }
 
 
+# Bodies the SDK's own serializer never writes, sent through the SDK's low-level ``post`` as raw
+# bytes, so the reply is still read and raised by the SDK.
+DEEP = b'{"model": "text-embedding-3-small", "input": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+NOT_JSON_NUMBERS = [
+    b'{"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "temperature": NaN}',
+    b'{"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "temperature": Infinity}',
+    b'{"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "logit_bias": {"50256": -Infinity}}',
+]
+RAW_JSON = {"headers": {"Content-Type": "application/json"}}
+UNPARSEABLE = {"message": INVALID_JSON, "type": "invalid_request_error", "param": None, "code": None}
+
+
+def post_raw(client, path: str, content: bytes):
+    return client.post(path, cast_to=object, content=content, options=RAW_JSON)
+
+
+def test_deeply_nested_json_is_the_unparseable_json_400(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        post_raw(client, "/embeddings", DEEP)
+    assert caught.value.body == UNPARSEABLE
+
+
+async def test_async_deeply_nested_json_is_the_unparseable_json_400(async_client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await async_client.post("/chat/completions", cast_to=object, content=b'{"messages":' + DEEP, options=RAW_JSON)
+    assert caught.value.body == UNPARSEABLE
+
+
+@pytest.mark.parametrize("content", NOT_JSON_NUMBERS)
+def test_nan_and_infinity_are_not_json(client, content):
+    with pytest.raises(openai.BadRequestError) as caught:
+        post_raw(client, "/completions", content)
+    assert caught.value.body == UNPARSEABLE
+
+
+async def test_async_nan_is_not_json(async_client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await async_client.post("/embeddings", cast_to=object, content=b'{"input": [NaN]}', options=RAW_JSON)
+    assert caught.value.body == UNPARSEABLE
+
+
+def test_raw_json_within_limits_still_answers(client):
+    body = b'{"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "temperature": 1e0, "stop": ["x"]}'
+    assert post_raw(client, "/completions", body)["object"] == "text_completion"
+
+
 def test_json_that_is_not_an_object_is_400(openai_server: FakeOpenAI):
     response = httpx2.post(openai_server.base_url + "/chat/completions", json=[1, 2], headers=AUTH)
     assert response.status_code == 400

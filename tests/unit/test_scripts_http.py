@@ -90,6 +90,15 @@ def test_patch_raw_and_regex_over_http(openai_server, client):
         ({"endpoint": "chat.completions.create", "surprise": 1}, "unknown keys ['surprise']"),
         ({"endpoint": "models.list", "once": ["text"]}, "models.list cannot reply with 'text'"),
         ({"message_regex": "("}, "is not a regex"),
+        (
+            {"endpoint": "chat.completions.create", "respond": {"patch": {"usage": {"prompt_tokens": "many"}}}},
+            "chat.completions.create.usage.prompt_tokens: 'many' is not a valid int",
+        ),
+        ({"endpoint": "chat.completions.create", "stream": True, "once": ["ok", {"patch": {}}]}, "streamed calls get no JSON response"),
+        (
+            {"endpoint": "chat.completions.create", "stream": True, "respond": {"tool_calls": [{"type": "custom", "name": "sql", "input": "1"}]}},
+            "chat.completions.create cannot stream",
+        ),
         ([], "must be a JSON object"),
     ],
 )
