@@ -30,6 +30,18 @@ What the fake does, as the real endpoint does it unless noted:
   every choice, cut by ``stop`` and ``max_tokens`` like generated text (mind the default 16).
 - Chat models (the SDK's ``ChatModel`` ids and their fine-tunes) get the real 404
   ("This is a chat model and not supported in the v1/completions endpoint...").
+- Only completion models answer. What a model is comes from its catalog card: the card's own
+  ``type`` where the provider's catalog has one (Together: ``chat``, ``language``, ``code`` and
+  ``moderation`` models generate text, ``embedding`` and ``image`` ones do not), a card with
+  ``dimensions`` is an embedding model, and otherwise the id (or a fine-tune's base) as the SDK
+  names it: ``gpt-3.5-turbo-instruct``, ``davinci-002`` and ``babbage-002`` answer, any other id
+  the SDK names (embedding, image, moderation, audio, video and Responses-only models) gets the
+  real 403 "You are not allowed to sample from this model". An id the SDK does not name (a model
+  the test added) answers.
+- With ``echo`` and ``logprobs`` the real API sends ``null`` as the first prompt token's
+  ``token_logprobs`` and ``top_logprobs`` entries (the first token has no context). The SDK types
+  those lists as ``List[float]`` and ``List[Dict[str, float]]``, so a strictly validating client
+  would reject that reply: the fake sends a number and a dict there, like every other entry.
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import digest, generate_text, tokenize
+from ..providers.openai import ModelCard, literal_strings, sdk_model_ids
 from ..routing import Ctx, Resource
 from ..streaming import Chunks, sse_response
 from .chat import check_sampling, stop_sequences, system_fingerprint, token_logprob, usage_block
@@ -65,6 +78,13 @@ CHAT_MODEL_MESSAGE = (
     "This is a chat model and not supported in the v1/completions endpoint. "
     "Did you mean to use v1/chat/completions?"
 )
+# The real 403 when the sampler is asked for a model that does not generate text (type
+# invalid_request_error, param and code null): seen for dall-e-3 sent to chat completions in
+# MadcowD/ell#167, ChatGPTNextWeb/NextChat#3185 and sigoden/aichat#262. No public report shows
+# the v1/completions reply for an embedding, image or moderation model: assumed to be the same.
+NOT_A_COMPLETION_MODEL = "You are not allowed to sample from this model"
+#: Kinds of a catalog that says what each model is (Together's ``type``) that generate text.
+TEXT_KINDS = frozenset({"chat", "language", "code", "moderation"})
 BEST_OF_BELOW_N = "best_of must be greater than or equal to n."
 BEST_OF_STREAM = "best_of > 1 is not supported when streaming: results cannot be streamed."
 
@@ -85,6 +105,8 @@ def create_completion(ctx: Ctx) -> dict[str, Any] | Response:
     ctx.require_model(model)
     if _is_chat_model(model):
         raise errors.OpenAIError(404, CHAT_MODEL_MESSAGE, param="model")
+    if not _can_complete(ctx.state.models.get(model)):
+        raise errors.OpenAIError(403, NOT_A_COMPLETION_MODEL)
 
     n = body.get("n") or 1
     best_of = body.get("best_of") or n
@@ -340,3 +362,31 @@ def _is_chat_model(model: str) -> bool:
     """A model the SDK names as a chat model, or a fine-tune of one (``ft:gpt-4o-mini:...``)."""
     base = model.split(":")[1] if model.startswith("ft:") else model
     return base in _chat_model_ids()
+
+
+def _can_complete(card: ModelCard) -> bool:
+    """Whether the catalog's card describes a model that generates text (see the module doc)."""
+    kind = dict(card.extra).get("type")
+    if isinstance(kind, str):
+        return kind in TEXT_KINDS
+    if card.dimensions is not None:
+        return False
+    base = card.id.split(":")[1] if card.id.startswith("ft:") and card.id.count(":") >= 2 else card.id
+    return base in _completion_model_ids() or base not in _sdk_model_ids()
+
+
+@functools.lru_cache(maxsize=1)
+def _completion_model_ids() -> frozenset[str]:
+    """The legacy completion models: the literal of ``CompletionCreateParams.model``."""
+    try:
+        from openai.types.completion_create_params import CompletionCreateParamsBase
+
+        hints = typing.get_type_hints(CompletionCreateParamsBase, include_extras=True)
+        return frozenset(literal_strings(hints["model"]))
+    except (ImportError, KeyError):  # an SDK without the literal: no id is known to complete
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=1)
+def _sdk_model_ids() -> frozenset[str]:
+    return frozenset(sdk_model_ids())

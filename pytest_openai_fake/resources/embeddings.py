@@ -4,9 +4,10 @@ What the fake does, as the real endpoint does it unless noted:
 
 - ``input`` is a string, a list of strings, a list of token ids or a list of token-id lists
   (what langchain sends); every input gets one vector, ``index`` in input order. An empty
-  string, an empty list or an empty token list is the real 400 (``param`` ``input`` or
-  ``input[i]``); more than 2048 inputs, an input over 8192 tokens, or more than 300,000 tokens
-  in one request are the real 400s too.
+  string, alone or in a list, is the real 400 "'$.input' is invalid. Please check the API
+  reference: ..." (``param`` and ``code`` null); an empty list or an empty token list is a 400
+  naming ``input`` or ``input[i]``; more than 2048 inputs, an input over 8192 tokens, or more
+  than 300,000 tokens in one request are the real 400s too.
 - Vector length: 1536 for ``text-embedding-3-small`` and ``text-embedding-ada-002``, 3072 for
   ``text-embedding-3-large``, and ``DEFAULT_DIMENSIONS`` (1536) for any other model in the
   test's catalog (``openai_server.state.models.add("my-embedder")``). ``dimensions`` shortens
@@ -104,7 +105,13 @@ MAX_REQUEST_TOKENS = 300_000
 
 # The real API's texts, as reported in 2024-2026. Where it leaves ``param`` null (a lone input
 # too long, the request token limit, ada's dimensions, the 403) the fake names it anyway.
-EMPTY_STRING = "Invalid '{param}': input cannot be an empty string."  # worded like EMPTY_ARRAY
+# An empty string, alone or in a list: the real body is {"message": INVALID_INPUT, "type":
+# "invalid_request_error", "param": null, "code": null} (aryn-ai/sycamore#943; openai-python#576
+# and Azure-Samples/azure-search-openai-demo#1134 for ["a", ""]). Those two also say a lone ""
+# was answered with a vector in 2023-24; the fake rejects it, as later reports have it rejected.
+INVALID_INPUT = "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference."
+# Unverified: no public report of the reply to [] or [[1, 2], []] was found (it may be
+# INVALID_INPUT too).
 EMPTY_ARRAY = "Invalid '{param}': input cannot be an empty array."
 TOO_MANY_INPUTS = "Invalid 'input': array length must be {limit} or less."
 INPUT_TOO_LONG = "Invalid 'input[{index}]': maximum input length is {limit} tokens."
@@ -177,7 +184,7 @@ def _inputs(value: Any) -> tuple[list[str | list[int]], list[int]]:
     """Each input (a string or a token-id list) and its token count; the real 400s for bad ones."""
     if isinstance(value, str):
         if not value:
-            raise errors.bad_request(EMPTY_STRING.format(param="input"), param="input")
+            raise errors.bad_request(INVALID_INPUT)
         tokens = count_tokens(value)
         if tokens > MAX_INPUT_TOKENS:
             raise errors.bad_request(LONE_INPUT_TOO_LONG.format(limit=MAX_INPUT_TOKENS), param="input")
@@ -193,10 +200,10 @@ def _inputs(value: Any) -> tuple[list[str | list[int]], list[int]]:
     counts = []
     for index, item in enumerate(items):
         if not item:
+            if isinstance(item, str):
+                raise errors.bad_request(INVALID_INPUT)
             param = f"input[{index}]"
-            raise errors.bad_request(
-                (EMPTY_STRING if isinstance(item, str) else EMPTY_ARRAY).format(param=param), param=param
-            )
+            raise errors.bad_request(EMPTY_ARRAY.format(param=param), param=param)
         tokens = count_tokens(item) if isinstance(item, str) else len(item)
         if tokens > MAX_INPUT_TOKENS:
             raise errors.invalid_value(f"input[{index}]", INPUT_TOO_LONG.format(index=index, limit=MAX_INPUT_TOKENS))

@@ -7,7 +7,8 @@ same request always gives the same bytes. ``url`` replies point at the fake itse
 
 What a model accepts is data: ``FAMILIES`` maps model-id prefixes to a ``Family`` (sizes, ``n``,
 qualities, styles, whether it is a GPT image model, what uploads it reads). The handlers only
-read those fields.
+read those fields. dall-e-2 reads only square PNGs under 4 MB (edits and variations), and an
+edit's mask must be the size of the image; both are 400s naming ``image`` / ``mask``.
 
 Known limits, kept honest in the docs: ``output_format`` ``jpeg`` and ``webp`` still return
 PNG bytes (the response reports the format asked for); ``svg`` returns a real SVG of the same
@@ -75,6 +76,8 @@ class Family:
     edits: bool = False
     #: Without a mask, the image to edit must have an alpha channel (its transparent areas are the mask).
     edit_needs_alpha: bool = False
+    #: Images to edit or vary must be square, and a mask the same size as the image.
+    square_uploads: bool = False
     variations: bool = False
     #: Upload Content-Types accepted by edits / variations.
     upload_types: tuple[str, ...] = ()
@@ -98,6 +101,7 @@ DALL_E_2 = Family(
     response_format=True,
     edits=True,
     edit_needs_alpha=True,
+    square_uploads=True,
     variations=True,
     upload_types=("image/png",),
 )
@@ -194,6 +198,17 @@ IMAGE_TILE_TOKENS = 170
 NOT_PNG = "Uploaded image must be a PNG and less than 4 MB."
 BAD_IMAGE = "Invalid image file or mode for image {index}, please check your image file."
 NEEDS_ALPHA = "Invalid input image - format must be in ['RGBA', 'LA', 'L'], got {mode}."
+# dall-e-2's 400 for a non-square image, quoted by two public projects that match on it (a
+# Laravel admin's seeded list of OpenAI errors, "got ***x*** instead.", and a C# QQ bot calling
+# /images/variations); neither shows param or code: the fake names the upload and sends no code.
+NOT_SQUARE = "Invalid input image - expected an image with equal width and height, got {width}x{height} instead."
+# Unverified: no public report of the real text for a mask of another size than the image was
+# found (the API reference: "Must be a valid PNG file, less than 4MB, and have the same
+# dimensions as image."). Worded like NOT_SQUARE.
+MASK_SIZE = (
+    "Invalid mask image - expected a mask with the same width and height as the image "
+    "({width}x{height}), got {mask_width}x{mask_height} instead."
+)
 NOT_MULTIPART = (
     "Invalid Content-Type header ({content_type}), expected multipart/form-data. "
     "(HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')"
@@ -232,14 +247,18 @@ def edit_images(ctx: Ctx) -> dict[str, Any] | Response:
     errors.check_length("image", uploads, maximum=family.max_images)
     # The IHDR of each upload that is a PNG (None for JPEG and WebP).
     pngs = [_check_upload(family, upload, f"image[{i}]" if listed else "image", i) for i, upload in enumerate(uploads)]
+    first = pngs[0]
+    if family.square_uploads:
+        _check_square(first, "image")
     mask, markup = body.get("mask"), body.get("markup")
     if mask is not None:
-        _check_mask(mask, "mask")
+        mask_png = _check_mask(mask, "mask")
+        if family.square_uploads:
+            _check_mask_size(mask_png, first)
     if markup is not None:
         if mask is not None:
             raise errors.bad_request("Invalid 'markup': cannot be combined with 'mask'.", param="markup")
         _check_mask(markup, "markup")
-    first = pngs[0]
     if family.edit_needs_alpha and mask is None and first is not None and first.mode not in ("RGBA", "LA", "L"):
         raise errors.bad_request(NEEDS_ALPHA.format(mode=first.mode), param="image", code="invalid_image_format")
     plan = _plan(body, family, auto_size=_auto_size(first))
@@ -257,7 +276,9 @@ def create_image_variation(ctx: Ctx) -> dict[str, Any]:
     ctx.validate(body, ImageCreateVariationParams)
     model, family = _model(ctx, body, supports=lambda family: family.variations)
     upload = body["image"]
-    _check_upload(family, upload, "image", 0)
+    header = _check_upload(family, upload, "image", 0)
+    if family.square_uploads:
+        _check_square(header, "image")
     plan = _plan(body, family, auto_size=(1024, 1024))
     source = _bytes_digest(upload)
     seeds = [digest("images.create_variation", model, source, index) for index in range(plan.n)]
@@ -566,6 +587,19 @@ def _check_upload(family: Family, upload: FileStorage, param: str, index: int) -
     if not family.gpt and len(data) >= DALL_E_2_MAX_UPLOAD:
         raise errors.bad_request(NOT_PNG, param=param, code="invalid_image_format")
     return header
+
+
+def _check_square(header: _png.Png | None, param: str) -> None:
+    if header is not None and header.width != header.height:
+        raise errors.bad_request(NOT_SQUARE.format(width=header.width, height=header.height), param=param)
+
+
+def _check_mask_size(mask: _png.Png, image: _png.Png | None) -> None:
+    if image is not None and (mask.width, mask.height) != (image.width, image.height):
+        message = MASK_SIZE.format(
+            width=image.width, height=image.height, mask_width=mask.width, mask_height=mask.height
+        )
+        raise errors.bad_request(message, param="mask")
 
 
 def _check_mask(upload: FileStorage, param: str) -> _png.Png:

@@ -22,7 +22,11 @@ upper case with ``/`` and ``-`` turned into ``_``; ``TRIGGERS`` maps every categ
   multi-modal parts (``{"type": "text"}`` / ``{"type": "image_url"}``) gets one result for the
   whole list. ``category_applied_input_types`` lists, per category, the input types present
   that the category applies to (``["text"]`` for plain text).
-- ``model`` defaults to ``omni-moderation-latest`` and is echoed as requested. The legacy
+- ``model`` defaults to ``omni-moderation-latest`` and is echoed as requested. A catalog model
+  that is not a moderation model (its card's ``type`` says otherwise, or the SDK names its id
+  for another endpoint: ``gpt-4o``, ``text-embedding-3-small`` ...) gets the real 400 "Invalid
+  value for 'model' = gpt-4o. Please check the OpenAI documentation and try again."; a model
+  the test added under an id the SDK does not name is taken as a moderation model. The legacy
   ``text-moderation-*`` models reject image parts (400) and have no ``illicit`` categories:
   those are ``null`` in ``categories``, score 0 and apply to no input type.
 """
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from typing import Any, List
 from urllib.parse import unquote
@@ -39,11 +44,13 @@ import typing_extensions
 from openai.types.moderation import CategoryAppliedInputTypes, CategoryScores
 from openai.types.moderation_create_params import ModerationCreateParams
 from openai.types.moderation_create_response import ModerationCreateResponse
+from openai.types.moderation_model import ModerationModel
 from openai.types.moderation_multi_modal_input_param import ModerationMultiModalInputParam
 from typing_extensions import Required, TypedDict
 
 from .. import errors
 from ..determinism import digest
+from ..providers.openai import ModelCard, literal_strings, sdk_model_ids
 from ..routing import Ctx, Resource
 
 __all__ = ["CATEGORIES", "DEFAULT_MODEL", "IMAGE_CATEGORIES", "TRIGGERS", "moderations", "trigger"]
@@ -60,6 +67,10 @@ LEGACY_MISSING = frozenset({"illicit", "illicit/violent"})
 IMAGES_NOT_SUPPORTED = (
     "The model `{model}` does not support image inputs. Use omni-moderation-latest to moderate images."
 )
+# The real 400 for a model that does not moderate (type invalid_request_error, param "model",
+# code null), as pasted in BerriAI/litellm#6020; openai-node#56 is the same 400 for
+# text-davinci-003, without its body.
+NOT_A_MODERATION_MODEL = "Invalid value for 'model' = {model}. Please check the OpenAI documentation and try again."
 
 
 def _wire_names(model: type) -> dict[str, str]:
@@ -110,6 +121,8 @@ def create_moderation(ctx: Ctx) -> dict[str, Any]:
     errors.check_length("input", value, minimum=1)
     model = body.get("model", DEFAULT_MODEL)
     ctx.require_model(model)
+    if not _moderates(ctx.state.models.get(model)):
+        raise errors.bad_request(NOT_A_MODERATION_MODEL.format(model=model), param="model")
     legacy = model.startswith(TEXT_ONLY_PREFIX)
 
     items: list[tuple[list[str], list[str]]]  # (texts, image urls) per result
@@ -130,6 +143,27 @@ def create_moderation(ctx: Ctx) -> dict[str, Any]:
         "model": model,
         "results": [_result(model, texts, images, legacy) for texts, images in items],
     }
+
+
+def _moderates(card: ModelCard) -> bool:
+    """Whether the catalog's card describes a moderation model: its own ``type`` where the
+    catalog has one, else its id (or a fine-tune's base) as the SDK names it; an id the SDK does
+    not name is taken as one."""
+    kind = dict(card.extra).get("type")
+    if isinstance(kind, str):
+        return kind == "moderation"
+    base = card.id.split(":")[1] if card.id.startswith("ft:") and card.id.count(":") >= 2 else card.id
+    return base in _moderation_model_ids() or base not in _sdk_model_ids()
+
+
+@functools.lru_cache(maxsize=1)
+def _moderation_model_ids() -> frozenset[str]:
+    return frozenset(literal_strings(ModerationModel))
+
+
+@functools.lru_cache(maxsize=1)
+def _sdk_model_ids() -> frozenset[str]:
+    return frozenset(sdk_model_ids())
 
 
 def _result(model: str, texts: list[str], images: list[str], legacy: bool) -> dict[str, Any]:

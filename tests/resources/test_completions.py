@@ -280,3 +280,68 @@ def test_chat_model_is_the_real_404(openai_server: FakeOpenAI, client, model):
         create(client, model=model)
     error = {"message": CHAT_MODEL_MESSAGE, "type": "invalid_request_error", "param": "model", "code": None}
     assert caught.value.body == error
+
+
+# -- which models complete -----------------------------------------------------------------------
+
+# The real 403 when a model that does not generate text is sampled (MadcowD/ell#167).
+NOT_SAMPLEABLE = {
+    "message": "You are not allowed to sample from this model",
+    "type": "invalid_request_error",
+    "param": None,
+    "code": None,
+}
+
+
+@pytest.mark.parametrize(
+    "model", ["text-embedding-3-small", "dall-e-3", "omni-moderation-latest", "whisper-1", "tts-1", "sora-2", "o1-pro"]
+)
+def test_models_of_other_endpoints_are_the_real_403(client, model):
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        create(client, model=model)
+    assert caught.value.status_code == 403
+    assert caught.value.body == NOT_SAMPLEABLE
+
+
+async def test_async_embedding_model_is_the_real_403(async_client):
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        await async_client.completions.create(model="text-embedding-3-small", prompt=PROMPT, stream=True)
+    assert caught.value.body == NOT_SAMPLEABLE
+
+
+@pytest.mark.parametrize("model", ["gpt-3.5-turbo-instruct", "davinci-002", "babbage-002"])
+def test_completion_models_answer(client, model):
+    assert create(client, model=model).model == model
+
+
+def test_fine_tunes_of_completion_models_and_models_the_test_added_answer(openai_server: FakeOpenAI, client):
+    for model in ("ft:davinci-002:acme::abc123", "my-completion-model"):
+        openai_server.state.models.add(model)
+        assert create(client, model=model).choices[0].text
+    openai_server.state.models.add("ft:text-embedding-3-small:acme::abc123")  # judged by its base model
+    with pytest.raises(openai.PermissionDeniedError):
+        create(client, model="ft:text-embedding-3-small:acme::abc123")
+
+
+@pytest.mark.openai_fake(provider="together")
+def test_a_provider_catalog_says_which_models_complete(openai_server: FakeOpenAI):
+    loose = openai_server.client()  # Together's replies are not OpenAI's shape
+    assert loose.completions.create(model="meta-llama/Llama-2-70b-hf", prompt="Hi", max_tokens=2).choices
+    assert loose.completions.create(model="meta-llama/Llama-3.3-70B-Instruct-Turbo", prompt="Hi", max_tokens=2).choices
+    for model in ("BAAI/bge-base-en-v1.5", "black-forest-labs/FLUX.1-schnell"):  # Together's "embedding", "image"
+        with pytest.raises(openai.PermissionDeniedError) as caught:
+            loose.completions.create(model=model, prompt="Hi")
+        assert caught.value.body["message"] == NOT_SAMPLEABLE["message"]
+
+
+def test_echo_logprobs_first_token_stays_a_number_for_strict_clients(client):
+    # The real API sends null for the first echoed token's logprob and top_logprobs entry, but the
+    # SDK types those lists without None: a strict client could not read that reply.
+    from openai.types.completion_choice import Logprobs
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Logprobs.model_validate({"tokens": ["a"], "token_logprobs": [None], "top_logprobs": [None], "text_offset": [0]})
+    logprobs = create(client, echo=True, logprobs=1).choices[0].logprobs
+    assert isinstance(logprobs.token_logprobs[0], float)
+    assert logprobs.top_logprobs[0] == {logprobs.tokens[0]: logprobs.token_logprobs[0]}

@@ -526,3 +526,63 @@ def test_variation_as_json_is_rejected(openai_server):
     response = httpx2.post(openai_server.base_url + "/images/variations", json={"image": "a.png"}, headers=AUTH)
     assert response.status_code == 400
     assert "expected multipart/form-data" in response.json()["error"]["message"]
+
+
+# -- dall-e-2: square images, masks of the image's size ------------------------------------------
+
+
+def not_square(width: int, height: int) -> str:
+    # dall-e-2's text, as two public projects quote it (see images.NOT_SQUARE)
+    return f"Invalid input image - expected an image with equal width and height, got {width}x{height} instead."
+
+
+@pytest.mark.parametrize(("width", "height"), [(96, 64), (64, 65)])
+def test_edit_dall_e_2_needs_a_square_image(client, width, height):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.edit(image=("wide.png", make_png(width, height), "image/png"), prompt="add a beret")
+    assert caught.value.body == {
+        "message": not_square(width, height), "type": "invalid_request_error", "param": "image", "code": None
+    }  # fmt: skip
+
+
+def test_edit_dall_e_2_needs_a_mask_of_the_image_size(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.edit(
+            image=("a.png", RGB_PNG, "image/png"), mask=("m.png", make_png(32, 32), "image/png"), prompt="add a beret"
+        )
+    assert caught.value.status_code == 400
+    assert caught.value.param == "mask"
+    assert "64x64" in caught.value.message and "32x32" in caught.value.message
+    with pytest.raises(openai.BadRequestError) as caught:  # a square image and a mask of another shape
+        client.images.edit(
+            image=("a.png", RGBA_PNG, "image/png"), mask=("m.png", make_png(64, 32), "image/png"), prompt="add a beret"
+        )
+    assert caught.value.param == "mask"
+
+
+async def test_async_edit_dall_e_2_rejects_a_non_square_image(async_client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await async_client.images.edit(image=("tall.png", make_png(64, 96), "image/png"), prompt="add a beret")
+    assert caught.value.body["message"] == not_square(64, 96)
+
+
+def test_gpt_image_edits_take_any_shape(client):
+    reply = client.images.edit(
+        image=("wide.png", make_png(96, 64), "image/png"), prompt="add a beret", model="gpt-image-1"
+    )
+    assert reply.data[0].b64_json
+
+
+def test_variation_dall_e_2_needs_a_square_image(client):
+    with pytest.warns(DeprecationWarning), pytest.raises(openai.BadRequestError) as caught:
+        client.images.create_variation(image=("wide.png", make_png(96, 64, alpha=False), "image/png"))
+    assert caught.value.body == {
+        "message": not_square(96, 64), "type": "invalid_request_error", "param": "image", "code": None
+    }  # fmt: skip
+
+
+async def test_async_variation_dall_e_2_needs_a_square_image(async_client):
+    with pytest.warns(DeprecationWarning), pytest.raises(openai.BadRequestError) as caught:
+        await async_client.images.create_variation(image=("tall.png", make_png(64, 96), "image/png"))
+    assert caught.value.body["message"] == not_square(64, 96)
+    assert caught.value.param == "image"

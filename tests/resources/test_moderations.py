@@ -198,3 +198,45 @@ def test_unknown_model_is_404_model_not_found(client):
     with pytest.raises(openai.NotFoundError) as caught:
         client.moderations.create(input=CLEAN, model="omni-moderation-nope")
     assert caught.value.body["code"] == "model_not_found"
+
+
+# The real 400 for a model that does not moderate (BerriAI/litellm#6020).
+def not_a_moderation_model(model: str) -> dict:
+    return {
+        "message": f"Invalid value for 'model' = {model}. Please check the OpenAI documentation and try again.",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-4o", "gpt-3.5-turbo-instruct", "text-embedding-3-small", "dall-e-3", "whisper-1", "o1-pro"]
+)
+def test_models_of_other_endpoints_are_the_real_400(client, model):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.moderations.create(input=CLEAN, model=model)
+    assert caught.value.body == not_a_moderation_model(model)
+
+
+async def test_async_chat_model_is_the_real_400(async_client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await async_client.moderations.create(input=[{"type": "text", "text": CLEAN}], model="gpt-4o-mini")
+    assert caught.value.body == not_a_moderation_model("gpt-4o-mini")
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest", "text-moderation-stable"],
+)
+def test_every_moderation_model_answers(client, model):
+    assert client.moderations.create(input=CLEAN, model=model).model == model
+
+
+def test_a_model_the_test_added_answers_unless_it_fine_tunes_another_kind(openai_server: FakeOpenAI, client):
+    openai_server.state.models.add("my-moderator")
+    assert client.moderations.create(input="FLAG_HATE", model="my-moderator").results[0].categories.hate
+    openai_server.state.models.add("ft:gpt-4o-mini-2024-07-18:acme::abc123")
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.moderations.create(input=CLEAN, model="ft:gpt-4o-mini-2024-07-18:acme::abc123")
+    assert caught.value.body == not_a_moderation_model("ft:gpt-4o-mini-2024-07-18:acme::abc123")
