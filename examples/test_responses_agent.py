@@ -47,3 +47,18 @@ def test_background_response(openai_server, openai_client):
     assert response.status == "queued"
     openai_server.clock.advance(2)  # the fake clock drives background work; no sleeping
     assert openai_client.responses.retrieve(response.id).status == "completed"
+
+
+def test_resume_a_background_stream(openai_client):
+    """A dropped background stream resumes where it stopped: starting_after the last sequence_number."""
+    stream = openai_client.responses.create(model="gpt-4o", input="Write a report", background=True, stream=True)
+    seen = []
+    for event in stream:  # read the first few events, then "lose" the connection
+        seen.append(event)
+        if len(seen) == 3:
+            break
+    stream.close()
+    assert [e.type for e in seen] == ["response.created", "response.queued", "response.in_progress"]
+    response_id, last = seen[0].response.id, seen[-1].sequence_number
+    rest = list(openai_client.responses.retrieve(response_id, stream=True, starting_after=last))
+    assert rest[0].sequence_number == last + 1 and rest[-1].type == "response.completed"

@@ -29,12 +29,17 @@ otherwise changes nothing. Deleting a conversation forgets it and its items.
 
 Used by the Responses API (``responses.py``), with these exact semantics:
 
-- ``normalise_items(ctx, items, param="items")``: input items -> stored item dicts with ids and
-  status (raises the 400s above, ``param`` prefixed with ``param``);
+- ``normalise_items(ctx, items, param="items", resolve=None, existing=())``: input items -> stored
+  item dicts with ids and status (raises the 400s above, ``param`` prefixed with ``param``).
+  ``resolve(id)`` finds what an ``item_reference`` names before the conversations are searched;
+  an item whose id (sent or resolved) is in ``existing`` (the request's context) is the real
+  ``Duplicate item found with id ...`` 400, ``param`` ``param``;
 - ``require_conversation(ctx, conversation_id) -> Conversation``: the record, or the real 404;
 - ``append_items(ctx, conversation_id, items)``: already-normalised items appended in order
   (items that are not conversation items, such as ``compaction_trigger``, are skipped);
-- ``history(ctx, conversation_id)``: copies of all items, oldest first.
+- ``history(ctx, conversation_id)``: copies of all items, oldest first;
+- ``remove_items(ctx, conversation_id, item_ids)``: forget those items (a cancelled background
+  response takes back its output); a deleted conversation or unknown ids are ignored.
 
 Tests can store a conversation without calling the API (between requests)::
 
@@ -53,7 +58,7 @@ import copy
 import functools
 import hashlib
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +90,7 @@ __all__ = [
     "conversations",
     "history",
     "normalise_items",
+    "remove_items",
     "require_conversation",
     "seed_conversation",
 ]
@@ -179,14 +185,16 @@ def normalise_items(
     *,
     param: str = "items",
     resolve: Callable[[str], dict[str, Any] | None] | None = None,
+    existing: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Input items -> stored item dicts (with ids and status), in order.
 
     Raises the real 400s for invalid items, ``param`` ``"<param>[i]..."``. ``resolve`` finds the
-    item an ``item_reference`` names (default: any conversation's item with that id); an
-    unknown reference is the real 404. Ids are taken from ``ctx.ids`` only when every item is valid.
+    item an ``item_reference`` names (then any conversation's item with that id); an unknown
+    reference is the real 404. An id that repeats in ``items`` or is in ``existing`` is the
+    duplicate-item 400. Ids are taken from ``ctx.ids`` only when every item is valid.
     """
-    return _normalise(ctx.state, ctx.ids, items, param, resolve)
+    return _normalise(ctx.state, ctx.ids, items, param, resolve, existing=existing)
 
 
 def append_items(ctx: Ctx, conversation_id: str, items: list[dict[str, Any]]) -> None:
@@ -206,6 +214,15 @@ def append_items(ctx: Ctx, conversation_id: str, items: list[dict[str, Any]]) ->
 def history(ctx: Ctx, conversation_id: str) -> list[dict[str, Any]]:
     """Copies of all the conversation's items, oldest first (404 for an unknown conversation)."""
     return copy.deepcopy(require_conversation(ctx, conversation_id).items)
+
+
+def remove_items(ctx: Ctx, conversation_id: str, item_ids: Iterable[str]) -> None:
+    """Forget the items with these ids; nothing happens for a deleted conversation or unknown ids."""
+    conversation = ctx.state.conversations.find(conversation_id)
+    if conversation is None:
+        return
+    gone = set(item_ids)
+    conversation.items = [item for item in conversation.items if item.get("id") not in gone]
 
 
 def seed_conversation(
@@ -422,6 +439,7 @@ def _normalise(
     resolve: Callable[[str], dict[str, Any] | None] | None,
     *,
     into: Conversation | None = None,
+    existing: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """``normalise_items``; with ``into``, only stored item types, with ids new to that conversation."""
     if not isinstance(items, list):
@@ -439,7 +457,7 @@ def _normalise(
         _check_model(item, f"{param}[{index}]")
         item_id = item.get("id")  # ids sent (or resolved) are unique in the request and the conversation
         if item_id is not None:
-            if item_id in seen or (into is not None and into.find_item(item_id) is not None):
+            if item_id in seen or item_id in existing or (into is not None and into.find_item(item_id) is not None):
                 raise errors.bad_request(DUPLICATE_ITEM.format(id=item_id), param=param)
             seen.add(item_id)
     for item in built:  # only now, when every item is valid, take fresh ids

@@ -4,6 +4,18 @@ What the fake does:
 
 - **Input**: ``input`` is a string or a list of items (easy messages, messages with text /
   image / file parts, ``function_call`` / ``function_call_output``, earlier output items).
+  Items are checked one by one, with the same 400s as ``conversations.create`` (``param``
+  ``input[i]...``): an unknown ``type`` (``Invalid value: 'bogus'. Supported values are: ...``,
+  ``param`` ``input[0]``), a missing ``output`` / ``name`` (``Missing required parameter:
+  'input[0].output'.``), an unknown member. A tool output without ``call_id`` (optional in the
+  SDK's input type, so conversations store it) answers no call here: ``Missing required
+  parameter: 'input[0].call_id'.`` An ``{"type": "item_reference", "id":
+  ...}`` is replaced by a copy of the item it names: an input or (visible) output item of a
+  stored response, or a conversation's item; an unknown id is the real 404 ``Item with id '...'
+  not found. Items are not persisted when `store` is set to false. ...``. An item whose id is
+  already in the context (e.g. an output item of ``previous_response_id``'s response sent
+  again), or repeats in ``input``, is ``Duplicate item found with id {id}. Remove duplicate items
+  from your input and try again.`` (``param`` ``input``).
   ``instructions`` apply to this request only (they are not carried by
   ``previous_response_id``), as in the real API.
 - **Context**: ``previous_response_id`` continues a stored response (its input and output and
@@ -31,21 +43,59 @@ What the fake does:
 - ``text.format`` ``json_schema`` makes the message JSON valid for the schema (so
   ``responses.parse(text_format=Model)`` works), ``json_object`` a JSON object.
 - ``max_output_tokens`` cuts the message: ``status: "incomplete"``,
-  ``incomplete_details.reason: "max_output_tokens"``.
+  ``incomplete_details.reason: "max_output_tokens"``. A scripted ``content_filter(...)`` reply
+  is ``status: "incomplete"``, ``incomplete_details.reason: "content_filter"`` (the message's
+  status ``incomplete``; streamed, the last event is ``response.incomplete``).
 - **Usage**: ``input_tokens`` counts the context's text (as chat counts messages), the
   instructions and the tools JSON; ``output_tokens`` the visible output plus
   ``reasoning_tokens`` (twice the visible tokens, at least 16, for reasoning models).
-- **Streaming**: the real typed event sequence with ``sequence_number``.
-- **State**: ``store`` (default true) keeps the response for retrieve, delete, cancel and
-  ``input_items``. ``background: true`` returns ``queued``; the response then moves one step
-  (``queued`` → ``in_progress`` → ``completed``) per second of the fake clock or per
-  ``retrieve`` — so polling loops finish and ``openai_server.clock.advance(2)`` completes it.
+- **Streaming**: the real typed event sequence, ``sequence_number`` from 0:
+  ``response.created``, ``response.in_progress`` (with ``background: true``: ``response.created``
+  and ``response.queued`` with status ``queued`` first), then per output item
+  ``response.output_item.added``, the item's own events, ``response.output_item.done``, and
+  last ``response.completed`` or ``response.incomplete``. The items' own events:
+
+  - message: ``content_part.added``, ``output_text.delta`` per token (or ``refusal.delta``),
+    ``output_text.annotation.added`` per citation, ``output_text.done``, ``content_part.done``;
+  - ``function_call``: ``function_call_arguments.delta`` (three tokens each), ``.done``;
+    ``custom_tool_call``: ``custom_tool_call_input.delta`` (three tokens each), ``.done``;
+  - ``web_search_call``: ``web_search_call.in_progress``, ``.searching``, ``.completed`` (the
+    added item's ``action`` is ``{"type": "search"}``; the done item has the query and source);
+  - ``file_search_call``: ``file_search_call.in_progress``, ``.searching``, ``.completed``;
+  - ``code_interpreter_call``: ``code_interpreter_call.in_progress``,
+    ``code_interpreter_call_code.delta`` (three tokens each), ``code_interpreter_call_code.done``,
+    ``code_interpreter_call.interpreting``, ``code_interpreter_call.completed``;
+  - ``image_generation_call``: ``image_generation_call.in_progress``, ``.generating``, one
+    ``.partial_image`` per the tool's ``partial_images`` (0-3, default 0, as in the real API: the
+    image drawn down to 1/(n+1), 2/(n+1), ... of its height), ``.completed``;
+  - ``reasoning``: added and done only.
+
+- **State**: ``store`` (default true) keeps the response for retrieve, delete, cancel,
+  ``input_items``, ``previous_response_id`` and ``item_reference``. ``background: true``
+  returns ``queued``; the response then moves one step (``queued`` → ``in_progress`` →
+  ``completed``) per second of the fake clock or per ``retrieve`` — so polling loops finish and
+  ``openai_server.clock.advance(2)`` completes it. A background response that was streamed
+  (``stream: true`` on create, or ``retrieve(id, stream=True)``) is complete once its stream was
+  sent. ``retrieve(id, stream=True, starting_after=N)`` replays the response's event stream
+  from ``sequence_number`` N+1 (the same events, the same numbers).
+- **Background and store**: ``background: true, store: false`` is still kept, as the real API
+  keeps background responses ~10 minutes for polling: retrieve, cancel, delete and
+  ``input_items`` work for ``BACKGROUND_RETENTION`` (600) seconds of the fake clock after
+  ``created_at``, then it is the 404. It is not stored for reuse: ``previous_response_id`` gets
+  ``Previous response with id '...' not found.`` and an ``item_reference`` to its items the 404.
+- **Cancel**: only background responses: any other is the 400 ``Cannot cancel a synchronous
+  response.``; a finished one ``Cannot cancel a response with status 'completed'.``. A response
+  cancelled while ``queued`` / ``in_progress`` keeps no output (what existed at cancellation:
+  none in the fake): ``previous_response_id`` continues from its input only, its output items
+  leave the conversation it was appended to, and its stream stops after ``response.queued`` /
+  ``response.in_progress``. Cancelling it again returns it again.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -64,8 +114,17 @@ from ..routing import Ctx, Resource
 from ..state import Store, page
 from ..streaming import event, sse_response
 from . import conversations as conversation_store
+from .chat import (
+    IMAGE_TOKENS,
+    MESSAGE_OVERHEAD,
+    REPLY_PRIMING,
+    Tools,
+    Turn,
+    check_sampling,
+    check_strict_schema,
+    default_turn,
+)
 from .images import render_png
-from .chat import MESSAGE_OVERHEAD, REPLY_PRIMING, IMAGE_TOKENS, Tools, Turn, check_sampling, check_strict_schema, default_turn
 
 responses = Resource("responses")
 
@@ -74,16 +133,26 @@ DEFAULT_MODEL = "gpt-4o"
 #: Models that reason: a ``reasoning`` output item and ``reasoning_tokens`` in the usage.
 REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "codex")
 
+#: Width and height of the ``image_generation`` tool's PNG.
+IMAGE_SIZE = 256
+
 PREVIOUS_NOT_FOUND = "Previous response with id '{id}' not found."
 RESPONSE_NOT_FOUND = "Response with id '{id}' not found."
 NO_TOOL_CALL = "No tool call found for function call output with call_id {call_id}."
 NO_TOOL_OUTPUT = "No tool output found for function call {call_id}."
 BOTH_CONTEXTS = "Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'."
+CANNOT_CANCEL_SYNC = "Cannot cancel a synchronous response."
+
+#: Seconds (of the fake clock) a ``background: true, store: false`` response stays retrievable.
+BACKGROUND_RETENTION = 600
+#: How many steps a background response takes: ``queued`` (0), ``in_progress`` (1), final (2).
+_FINAL_STAGE = 2
 
 
 @dataclass
 class StoredResponse:
-    """A response kept with ``store: true``: what retrieve returns and what continues it."""
+    """A kept response (``store: true``, or ``background: true``): what retrieve returns and what
+    continues it. ``id`` is the response's id."""
 
     response: dict[str, Any]  # final state, as the API returns it
     input_items: list[dict[str, Any]]  # this request's input, with ids (``input_items``)
@@ -91,6 +160,18 @@ class StoredResponse:
     background: bool = False
     polls: int = 0
     cancelled: bool = False
+    #: False for ``background: true, store: false``: kept for polling only (retrieve, cancel,
+    #: delete, ``input_items``) for ``BACKGROUND_RETENTION`` seconds; never continued or referenced.
+    store: bool = True
+    conversation_id: str | None = None
+    #: The status the response had when it was cancelled (``queued`` or ``in_progress``).
+    cancelled_at: str | None = None
+    #: Streamed ``partial_image_b64`` values per ``image_generation_call`` id (``partial_images``).
+    partial_images: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.response["id"]
 
     def to_api(self, now: int, *, poll: bool = False) -> dict[str, Any]:
         """The response as seen now: background ones move one step per second or per poll."""
@@ -99,9 +180,23 @@ class StoredResponse:
         if poll:
             self.polls += 1
         stage = (now - int(self.response["created_at"])) + self.polls
-        if stage >= 2:
+        if stage >= _FINAL_STAGE:
             return self.response
-        return {**self.response, "status": "queued" if stage == 0 else "in_progress", "output": [], "usage": None, "completed_at": None}
+        return {
+            **self.response,
+            "status": "queued" if stage == 0 else "in_progress",
+            "output": [],
+            "usage": None,
+            "completed_at": None,
+            "incomplete_details": None,
+        }
+
+    def finish(self) -> None:
+        """A background response whose whole event stream was sent is done."""
+        self.polls = max(self.polls, _FINAL_STAGE)
+
+    def expired(self, now: int) -> bool:
+        return not self.store and now - int(self.response["created_at"]) >= BACKGROUND_RETENTION
 
 
 # -- create ------------------------------------------------------------------------------------
@@ -111,14 +206,17 @@ class StoredResponse:
 def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     body = ctx.json()
     stream = bool(body.get("stream"))
-    ctx.validate(body, ResponseCreateParamsStreaming if stream else ResponseCreateParamsNonStreaming)
+    _validate(ctx, body, ResponseCreateParamsStreaming if stream else ResponseCreateParamsNonStreaming)
     check_sampling(body)
     errors.check_range("max_output_tokens", body.get("max_output_tokens"), minimum=16)
     errors.check_range("top_logprobs", body.get("top_logprobs"), minimum=0, maximum=20)
     errors.check_metadata(body.get("metadata"))
+    for i, tool in enumerate(body.get("tools") or []):
+        if tool.get("type") == "image_generation":
+            errors.check_range(f"tools[{i}].partial_images", tool.get("partial_images"), minimum=0, maximum=3)
     model = _model(ctx, body)
     history, conversation_id = _history(ctx, body)
-    inputs = _input_items(ctx, body.get("input"))
+    inputs = _input_items(ctx, body.get("input"), history)
     context = [*history, *inputs]
     _check_tool_outputs(history, inputs)
 
@@ -132,7 +230,8 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
         turn = default_turn(ctx, tools, output_format, basis, last_text=last_text, after_result=after_result)
     limit = body.get("max_output_tokens")
 
-    output, visible_tokens, incomplete = _output(ctx, body, model, turn, basis, last_text, limit)
+    partials: dict[str, list[str]] = {}
+    output, visible_tokens, incomplete = _output(ctx, body, model, turn, basis, last_text, limit, partials)
     reasoning_tokens = max(16, 2 * visible_tokens) if _reasons(model) else 0
     usage = {
         "input_tokens": _count_input(context, body.get("instructions"), body.get("tools")),
@@ -150,7 +249,7 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
         "status": "incomplete" if incomplete else "completed",
         "background": bool(body.get("background")),
         "error": None,
-        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
         "instructions": body.get("instructions"),
         "max_output_tokens": limit,
         "max_tool_calls": body.get("max_tool_calls"),
@@ -174,18 +273,34 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
         "safety_identifier": body.get("safety_identifier"),
         "prompt_cache_key": body.get("prompt_cache_key"),
     }
-    if body.get("store", True) is not False:
-        ctx.state.responses.add(
-            response["id"],
-            StoredResponse(response, inputs, [*context, *output], background=bool(body.get("background"))),
+    background, store = bool(body.get("background")), body.get("store", True) is not False
+    if store or background:  # background responses are kept for polling even with store: false
+        stored = StoredResponse(
+            response,
+            inputs,
+            [*context, *output],
+            background=background,
+            store=store,
+            conversation_id=conversation_id,
+            partial_images=partials,
         )
+        ctx.state.responses.add(response["id"], stored)
+        if stream:
+            stored.finish()  # the stream runs to the end before the client can poll
     if conversation_id:
         conversation_store.append_items(ctx, conversation_id, [*inputs, *output])
     if stream:
-        return sse_response(_events(response), error_event=_error_event)
-    if body.get("background"):
-        return {**response, "status": "queued", "output": [], "usage": None, "completed_at": None}
+        return sse_response(_events(response, queued=background, partials=partials), error_event=_error_event)
+    if background:
+        return {**response, "status": "queued", "output": [], "usage": None, "completed_at": None, "incomplete_details": None}
     return response
+
+
+def _validate(ctx: Ctx, body: dict[str, Any], params_type: type) -> None:
+    """The params check, but an ``input`` list is left to the item checks (``_input_items``),
+    which give the specific 400s (``input[0].type``, ``input[0].call_id``, ...)."""
+    value = body.get("input")
+    ctx.validate({**body, "input": []} if isinstance(value, list) else body, params_type)
 
 
 def _model(ctx: Ctx, body: dict[str, Any]) -> str:
@@ -208,7 +323,7 @@ def _history(ctx: Ctx, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str 
         raise errors.bad_request(BOTH_CONTEXTS, code="mutually_exclusive_parameters")
     if previous is not None:
         stored = ctx.state.responses.find(previous)
-        if stored is None:
+        if stored is None or not stored.store:  # background + store: false is for polling only
             raise errors.bad_request(PREVIOUS_NOT_FOUND.format(id=previous), param="previous_response_id", code="previous_response_not_found")
         return list(stored.context), None
     if conversation is not None:
@@ -218,19 +333,41 @@ def _history(ctx: Ctx, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str 
     return [], None
 
 
-def _input_items(ctx: Ctx, value: Any) -> list[dict[str, Any]]:
+def _input_items(ctx: Ctx, value: Any, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The request's input as stored items. ``item_reference`` finds items of stored responses
+    (their input and visible output) and of conversations; an item whose id is already in
+    ``history`` is the duplicate-item 400."""
     if value is None:
         return []
     if isinstance(value, str):
         value = [{"role": "user", "content": value}]
-    return conversation_store.normalise_items(ctx, value, param="input")
+    existing = {item["id"] for item in history if item.get("id")}
+    return conversation_store.normalise_items(ctx, value, param="input", resolve=_stored_item_finder(ctx), existing=existing)
+
+
+def _stored_item_finder(ctx: Ctx) -> Callable[[str], dict[str, Any] | None]:
+    def find(item_id: str) -> dict[str, Any] | None:
+        now = ctx.clock.now()
+        for stored in ctx.state.responses:
+            if not stored.store:  # "Items are not persisted when `store` is set to false."
+                continue
+            for item in [*stored.input_items, *stored.to_api(now)["output"]]:
+                if item.get("id") == item_id:
+                    return item
+        return None
+
+    return find
 
 
 def _check_tool_outputs(history: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> None:
     """Every ``function_call_output`` answers a call; a continued call must get its output."""
     calls = {item.get("call_id") for item in [*history, *inputs] if item.get("type") in ("function_call", "custom_tool_call")}
     answered = {item.get("call_id") for item in [*history, *inputs] if item.get("type") in ("function_call_output", "custom_tool_call_output")}
-    for item in inputs:
+    for index, item in enumerate(inputs):
+        if item.get("type") in ("function_call_output", "custom_tool_call_output") and item.get("call_id") is None:
+            # Optional in the SDK's input type (and a conversation stores it so), but an output
+            # answers a call only by its call_id.
+            raise errors.missing_required(f"input[{index}].call_id")
         if item.get("type") in ("function_call_output", "custom_tool_call_output") and item.get("call_id") not in calls:
             raise errors.bad_request(NO_TOOL_CALL.format(call_id=item.get("call_id")), param="input")
     if inputs:
@@ -298,9 +435,18 @@ def _text_format(text: Any) -> dict[str, Any] | None:
 
 
 def _output(
-    ctx: Ctx, body: dict[str, Any], model: str, turn: Turn, basis: bytes, last_text: str, limit: int | None
-) -> tuple[list[dict[str, Any]], int, bool]:
-    """The output items, the visible output tokens, and whether ``max_output_tokens`` cut it."""
+    ctx: Ctx,
+    body: dict[str, Any],
+    model: str,
+    turn: Turn,
+    basis: bytes,
+    last_text: str,
+    limit: int | None,
+    partials: dict[str, list[str]],
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """The output items, the visible output tokens, and why it is incomplete (if it is):
+    ``max_output_tokens`` cut it, or a scripted ``content_filter()`` stopped it.
+    ``partials`` gets the streamed partial images of each ``image_generation_call``."""
     include = set(body.get("include") or [])
     items: list[dict[str, Any]] = []
     if _reasons(model):
@@ -310,6 +456,8 @@ def _output(
     annotations: list[dict[str, Any]] = []
     for call in builtins:
         item, cited = _builtin_item(ctx, call["name"], last_text, basis, include)
+        if item["type"] == "image_generation_call":
+            partials[item["id"]] = _partial_images(body, basis)
         items.append(item)
         annotations.extend(cited)
     tokens = 0
@@ -320,8 +468,9 @@ def _output(
         else:
             items.append({"id": ctx.ids.next("fc_"), "type": "function_call", "call_id": call_id, "name": call["name"], "arguments": call["arguments"], "status": "completed"})
         tokens += count_tokens(call["name"]) + count_tokens(call["arguments"])
+    filtered = "content_filter" if turn.finish_reason == "content_filter" else None
     if calls:
-        return items, tokens, False
+        return items, tokens, filtered
     if builtins and turn.content is None and turn.refusal is None:
         turn = Turn(basis, content=generate_text(basis))
     turn.limited(limit, [])
@@ -334,7 +483,7 @@ def _output(
         cut_annotations = [a for a in annotations if a["end_index"] <= len(text)]
         message["content"].append({"type": "output_text", "text": text, "annotations": cut_annotations, "logprobs": []})
         tokens += len(turn.text_tokens)
-    incomplete = turn.finish_reason == "length"
+    incomplete = "max_output_tokens" if turn.finish_reason == "length" else filtered
     if incomplete:
         message["status"] = "incomplete"
     items.append(message)
@@ -353,53 +502,131 @@ def _builtin_item(ctx: Ctx, name: str, query: str, basis: bytes, include: set[st
         outputs = [{"type": "logs", "logs": query}] if "code_interpreter_call.outputs" in include else None
         container = "cntr_" + digest("container", basis.hex()).hex()[:32]
         return {"id": ctx.ids.next("ci_"), "type": "code_interpreter_call", "status": "completed", "code": f"print({query!r})", "container_id": container, "outputs": outputs}, []
-    png = render_png(digest("image_generation", basis.hex()), 256, 256)
+    png = render_png(digest("image_generation", basis.hex()), IMAGE_SIZE, IMAGE_SIZE)
     return {"id": ctx.ids.next("ig_"), "type": "image_generation_call", "status": "completed", "result": base64.b64encode(png).decode()}, []
+
+
+def _partial_images(body: dict[str, Any], basis: bytes) -> list[str]:
+    """The tool's ``partial_images`` (0-3, default 0) partial PNGs: the final image drawn down
+    to 1/(n+1), 2/(n+1), ... of its height, the rest grey (as ``images.generate`` streams)."""
+    tool = next((t for t in body.get("tools") or [] if t.get("type") == "image_generation"), {})
+    count = tool.get("partial_images") or 0
+    seed = digest("image_generation", basis.hex())
+    return [
+        base64.b64encode(render_png(seed, IMAGE_SIZE, IMAGE_SIZE, shown=IMAGE_SIZE * (i + 1) // (count + 1))).decode()
+        for i in range(count)
+    ]
 
 
 # -- streaming ---------------------------------------------------------------------------------
 
 
-def _events(response: dict[str, Any]) -> list[bytes]:
-    """The typed event sequence of a response, numbered, ending completed/incomplete."""
+def _events(
+    response: dict[str, Any],
+    *,
+    queued: bool = False,
+    partials: dict[str, list[str]] | None = None,
+    cancelled_at: str | None = None,
+) -> list[bytes]:
+    """The typed event sequence of a response, numbered from 0, ending completed/incomplete.
+
+    ``queued`` (background): ``response.created`` and ``response.queued`` say ``queued`` before
+    ``response.in_progress``. ``cancelled_at``: the stream stops where the response was cancelled.
+    """
     frames: list[bytes] = []
 
     def emit(kind: str, **fields: Any) -> None:
         frames.append(event({"type": kind, **fields, "sequence_number": len(frames)}, name=kind))
 
     start = {**response, "status": "in_progress", "output": [], "usage": None, "completed_at": None, "incomplete_details": None}
-    emit("response.created", response=start)
+    if queued:
+        waiting = {**start, "status": "queued"}
+        emit("response.created", response=waiting)
+        emit("response.queued", response=waiting)
+        if cancelled_at == "queued":
+            return frames
+    else:
+        emit("response.created", response=start)
     emit("response.in_progress", response=start)
+    if cancelled_at is not None:
+        return frames
     for index, item in enumerate(response["output"]):
-        kind = item["type"]
-        if kind == "message":
-            emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "content": []})
-            for part_index, part in enumerate(item["content"]):
-                where = {"item_id": item["id"], "output_index": index, "content_index": part_index}
-                if part["type"] == "refusal":
-                    emit("response.content_part.added", **where, part={"type": "refusal", "refusal": ""})
-                    for token in tokenize(part["refusal"]):
-                        emit("response.refusal.delta", **where, delta=token)
-                    emit("response.refusal.done", **where, refusal=part["refusal"])
-                else:
-                    emit("response.content_part.added", **where, part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
-                    for token in tokenize(part["text"]):
-                        emit("response.output_text.delta", **where, delta=token, logprobs=[])
-                    for annotation_index, annotation in enumerate(part["annotations"]):
-                        emit("response.output_text.annotation.added", **where, annotation_index=annotation_index, annotation=annotation)
-                    emit("response.output_text.done", **where, text=part["text"], logprobs=[])
-                emit("response.content_part.done", **where, part=part)
-        elif kind == "function_call":
-            emit("response.output_item.added", output_index=index, item={**item, "arguments": "", "status": "in_progress"})
-            tokens = tokenize(item["arguments"])
-            for at in range(0, len(tokens), 3):
-                emit("response.function_call_arguments.delta", item_id=item["id"], output_index=index, delta="".join(tokens[at : at + 3]))
-            emit("response.function_call_arguments.done", item_id=item["id"], output_index=index, arguments=item["arguments"], name=item["name"])
-        else:
-            emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress"} if "status" in item else item)
-        emit("response.output_item.done", output_index=index, item=item)
+        _item_events(emit, index, item, (partials or {}).get(item.get("id"), []))
     emit("response.incomplete" if response["status"] == "incomplete" else "response.completed", response=response)
     return frames
+
+
+def _item_events(emit: Callable[..., None], index: int, item: dict[str, Any], partials: list[str]) -> None:
+    """``output_item.added``, the item type's own events, then ``output_item.done``."""
+    kind = item["type"]
+    where = {"item_id": item.get("id"), "output_index": index}
+    if kind == "message":
+        emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "content": []})
+        for part_index, part in enumerate(item["content"]):
+            at = {**where, "content_index": part_index}
+            if part["type"] == "refusal":
+                emit("response.content_part.added", **at, part={"type": "refusal", "refusal": ""})
+                for token in tokenize(part["refusal"]):
+                    emit("response.refusal.delta", **at, delta=token)
+                emit("response.refusal.done", **at, refusal=part["refusal"])
+            else:
+                emit("response.content_part.added", **at, part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
+                for token in tokenize(part["text"]):
+                    emit("response.output_text.delta", **at, delta=token, logprobs=[])
+                for annotation_index, annotation in enumerate(part["annotations"]):
+                    emit("response.output_text.annotation.added", **at, annotation_index=annotation_index, annotation=annotation)
+                emit("response.output_text.done", **at, text=part["text"], logprobs=[])
+            emit("response.content_part.done", **at, part=part)
+    elif kind == "function_call":
+        emit("response.output_item.added", output_index=index, item={**item, "arguments": "", "status": "in_progress"})
+        for delta in _chunks(item["arguments"]):
+            emit("response.function_call_arguments.delta", **where, delta=delta)
+        emit("response.function_call_arguments.done", **where, arguments=item["arguments"], name=item["name"])
+    elif kind == "custom_tool_call":
+        emit("response.output_item.added", output_index=index, item={**item, "input": "", "status": "in_progress"})
+        for delta in _chunks(item["input"]):
+            emit("response.custom_tool_call_input.delta", **where, delta=delta)
+        emit("response.custom_tool_call_input.done", **where, input=item["input"])
+    elif kind in ("web_search_call", "file_search_call"):
+        started = {**item, "status": "in_progress"}
+        if kind == "web_search_call":
+            started["action"] = {"type": item["action"]["type"]}
+        else:
+            started.update(queries=[], results=None)
+        emit("response.output_item.added", output_index=index, item=started)
+        for step in ("in_progress", "searching", "completed"):
+            emit(f"response.{kind}.{step}", **where)
+    elif kind == "code_interpreter_call":
+        emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "code": "", "outputs": None})
+        emit("response.code_interpreter_call.in_progress", **where)
+        for delta in _chunks(item["code"] or ""):
+            emit("response.code_interpreter_call_code.delta", **where, delta=delta)
+        emit("response.code_interpreter_call_code.done", **where, code=item["code"] or "")
+        emit("response.code_interpreter_call.interpreting", **where)
+        emit("response.code_interpreter_call.completed", **where)
+    elif kind == "image_generation_call":
+        emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "result": None})
+        emit("response.image_generation_call.in_progress", **where)
+        emit("response.image_generation_call.generating", **where)
+        for partial_index, partial in enumerate(partials):
+            emit(
+                "response.image_generation_call.partial_image",
+                **where,
+                partial_image_index=partial_index,
+                partial_image_b64=partial,
+                output_format="png",
+                size=f"{IMAGE_SIZE}x{IMAGE_SIZE}",
+            )
+        emit("response.image_generation_call.completed", **where)
+    else:  # reasoning: added and done only
+        emit("response.output_item.added", output_index=index, item={**item, "status": "in_progress"} if "status" in item else item)
+    emit("response.output_item.done", output_index=index, item=item)
+
+
+def _chunks(text: str) -> list[str]:
+    """Argument-like text in deltas of three tokens (as function arguments stream)."""
+    tokens = tokenize(text)
+    return ["".join(tokens[at : at + 3]) for at in range(0, len(tokens), 3)]
 
 
 def _error_event(error: dict[str, Any], sequence_number: int) -> bytes:
@@ -413,6 +640,9 @@ def _error_event(error: dict[str, Any], sequence_number: int) -> bytes:
 
 def _stored(ctx: Ctx, response_id: str) -> StoredResponse:
     stored = ctx.state.responses.find(response_id)
+    if stored is not None and stored.expired(ctx.clock.now()):
+        ctx.state.responses.delete(response_id)  # background + store: false, past its retention
+        stored = None
     if stored is None:
         raise errors.not_found(RESPONSE_NOT_FOUND.format(id=response_id))
     return stored
@@ -420,10 +650,14 @@ def _stored(ctx: Ctx, response_id: str) -> StoredResponse:
 
 @responses.route("GET", "/responses/<response_id>", endpoint="responses.retrieve", response=ResponseModel, streams=True)
 def retrieve_response(ctx: Ctx, response_id: str) -> dict[str, Any] | Response:
-    current = _stored(ctx, response_id).to_api(ctx.clock.now(), poll=True)
-    if ctx.request.args.get("stream") == "true":
-        return sse_response(_events(current), error_event=_error_event)
-    return current
+    stored = _stored(ctx, response_id)
+    if ctx.request.args.get("stream") != "true":
+        return stored.to_api(ctx.clock.now(), poll=True)
+    after = _int_arg(ctx.request.args.get("starting_after"), "starting_after")
+    frames = _events(stored.response, queued=stored.background, partials=stored.partial_images, cancelled_at=stored.cancelled_at)
+    if not stored.cancelled:
+        stored.finish()  # a streaming retrieve follows the response to its end
+    return sse_response(frames[max(after + 1, 0) :] if after is not None else frames, error_event=_error_event)
 
 
 @responses.route("DELETE", "/responses/<response_id>", endpoint="responses.delete")
@@ -437,12 +671,19 @@ def delete_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
 def cancel_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
     stored = _stored(ctx, response_id)
     if not stored.background:
-        raise errors.bad_request("Only responses created with background=true can be cancelled.", param="response_id")
+        raise errors.bad_request(CANNOT_CANCEL_SYNC)
     current = stored.to_api(ctx.clock.now())
     if current["status"] in ("completed", "incomplete", "failed"):
         raise errors.bad_request(f"Cannot cancel a response with status '{current['status']}'.", param="response_id")
-    stored.cancelled = True
-    stored.response = {**current, "status": "cancelled"}
+    if not stored.cancelled:
+        # Its output is what existed at cancellation (none in the fake): take it back from the
+        # context a continuation sees and from the conversation it was appended to.
+        output = stored.response["output"]
+        stored.context = stored.context[: len(stored.context) - len(output)]
+        if stored.conversation_id:
+            conversation_store.remove_items(ctx, stored.conversation_id, [item["id"] for item in output if item.get("id")])
+        stored.cancelled, stored.cancelled_at = True, current["status"]
+        stored.response = {**current, "status": "cancelled"}
     return stored.response
 
 
@@ -468,21 +709,23 @@ def _int_arg(value: str | None, name: str) -> int | None:
 
 @responses.route("POST", "/responses/input_tokens", endpoint="responses.input_tokens.count")
 def count_input_tokens(ctx: Ctx) -> dict[str, Any]:
-    body = ctx.json(InputTokenCountParams)
+    body = ctx.json()
+    _validate(ctx, body, InputTokenCountParams)
     if body.get("model") is not None:
         ctx.require_model(body["model"])
     history, _ = _history(ctx, body)
-    context = [*history, *_input_items(ctx, body.get("input"))]
+    context = [*history, *_input_items(ctx, body.get("input"), history)]
     return {"object": "response.input_tokens", "input_tokens": _count_input(context, body.get("instructions"), body.get("tools"))}
 
 
 @responses.route("POST", "/responses/compact", endpoint="responses.compact")
 def compact_response(ctx: Ctx) -> dict[str, Any]:
     """One ``compaction`` item standing for the whole context (what a continuation passes back)."""
-    body = ctx.json(ResponseCompactParams)
+    body = ctx.json()
+    _validate(ctx, body, ResponseCompactParams)
     ctx.require_model(body["model"])
     history, _ = _history(ctx, body)
-    context = [*history, *_input_items(ctx, body.get("input"))]
+    context = [*history, *_input_items(ctx, body.get("input"), history)]
     summary = base64.b64encode(digest("compaction", [_content_only(i) for i in context])).decode()
     compaction = {"id": ctx.ids.next("cmp_"), "type": "compaction", "encrypted_content": summary}
     tokens = _count_input(context, body.get("instructions"), None)
@@ -516,7 +759,9 @@ def seed_response(
 
     ``target``: the fake (``openai_server``) or its ``Store``. ``input`` is what
     ``responses.create`` takes; ``output_text`` becomes one assistant message. Ids come from a
-    sequence of their own, so seeding does not change the ids the API hands out.
+    sequence of their own, so seeding does not change the ids the API hands out. Returns the
+    ``StoredResponse``: ``.id`` is the response id, ``.response`` the response as retrieve
+    answers it.
     """
     store: Store = getattr(target, "state", target)
     clock = getattr(target, "clock", None)

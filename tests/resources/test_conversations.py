@@ -17,6 +17,7 @@ from pytest_openai_fake.resources.conversations import (
     append_items,
     history,
     normalise_items,
+    remove_items,
     require_conversation,
     seed_conversation,
 )
@@ -562,6 +563,28 @@ def test_module_api_for_the_responses_api(openai_server: FakeOpenAI, client):
     assert texts(client.conversations.items.list(conversation.id, order="asc")) == ["Hi", "What now?", "Done."]
     with pytest.raises(ValueError, match="not a valid Message"):
         append_items(ctx, conversation.id, [{"type": "message", "id": "msg_bad", "role": "user"}])
+
+
+def test_module_api_existing_ids_resolve_and_remove(openai_server: FakeOpenAI, client):
+    conversation = client.conversations.create(items=[{"role": "user", "content": "Hi"}, {"role": "user", "content": "Bye"}])
+    first, second = (item.id for item in client.conversations.items.list(conversation.id, order="asc"))
+    ctx = Ctx(
+        None, openai_server.state, openai_server.clock, openai_server.app.ids, openai_server.provider, "responses.create"
+    )  # type: ignore[arg-type]
+    with pytest.raises(OpenAIError) as caught:  # an id already in the caller's context
+        normalise_items(ctx, [{"type": "item_reference", "id": first}], param="input", existing={first})
+    assert caught.value.param == "input"
+    assert caught.value.message == f"Duplicate item found with id {first}. Remove duplicate items from your input and try again."
+    elsewhere = {"id": "fc_elsewhere", "type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}", "status": "completed"}
+    [found] = normalise_items(ctx, [{"type": "item_reference", "id": "fc_elsewhere"}], param="input", resolve={"fc_elsewhere": elsewhere}.get)
+    assert found == elsewhere and found is not elsewhere
+    [fallback] = normalise_items(ctx, [{"type": "item_reference", "id": second}], param="input", resolve={}.get)
+    assert fallback["id"] == second  # then the conversations are searched
+
+    remove_items(ctx, conversation.id, [first, "msg_unknown"])
+    assert texts(client.conversations.items.list(conversation.id)) == ["Bye"]
+    client.conversations.delete(conversation.id)
+    remove_items(ctx, conversation.id, [second])  # a deleted conversation: nothing to do
 
 
 async def test_async_crud_and_pagination(async_client):

@@ -10,7 +10,7 @@ import openai
 import pydantic
 import pytest
 
-from pytest_openai_fake import error, refusal, tool_call
+from pytest_openai_fake import content_filter, custom_tool_call, error, refusal, tool_call
 
 WEATHER = {
     "type": "function",
@@ -330,9 +330,10 @@ def test_seeded_response_can_be_continued_and_read_back(openai_server, client):
     from pytest_openai_fake.resources.responses import seed_response
 
     seeded = seed_response(openai_server, input="My name is Ada.", output_text="Hello Ada!")
-    assert client.responses.retrieve(seeded.response["id"]).output_text == "Hello Ada!"
-    follow = create(client, input="What is my name?", previous_response_id=seeded.response["id"])
-    assert follow.previous_response_id == seeded.response["id"]
+    assert seeded.id == seeded.response["id"] and seeded.id.startswith("resp_")  # like the other seed helpers
+    assert client.responses.retrieve(seeded.id).output_text == "Hello Ada!"
+    follow = create(client, input="What is my name?", previous_response_id=seeded.id)
+    assert follow.previous_response_id == seeded.id
     assert openai_server.state.responses.get(follow.id).context[0]["content"][0]["text"] == "My name is Ada."
     assert create(client, input="x").id != seeded.response["id"]  # seeding uses its own ids
 
@@ -346,3 +347,299 @@ def test_stream_faults_use_the_responses_error_event(openai_server, client):
     assert events[-1].message == "boom" and events[-1].code == "server_error" and events[-1].sequence_number == 3
     with pytest.raises(openai.APIConnectionError):
         list(create(client, input="hi", stream=True))
+
+
+# -- item references ---------------------------------------------------------------------------
+
+
+def test_item_reference_to_a_stored_responses_output_item(client):
+    first = create(client, input="Please call get_weather for Paris.", tools=[WEATHER])
+    [call] = first.output
+    second = create(
+        client,
+        input=[
+            {"type": "item_reference", "id": call.id},
+            {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+        ],
+        tools=[WEATHER],
+    )
+    assert second.output[0].type == "message" and second.output_text
+    [referenced, _] = client.responses.input_items.list(second.id, order="asc").data
+    assert (referenced.type, referenced.id, referenced.call_id, referenced.name) == ("function_call", call.id, call.call_id, "get_weather")
+    # the same turn sent by value gives the same answer: the reference is the item itself
+    by_value = create(
+        client,
+        input=[
+            {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+            {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+        ],
+        tools=[WEATHER],
+    )
+    assert by_value.output_text == second.output_text
+
+
+def test_item_reference_to_a_stored_responses_input_item(client):
+    first = create(client, input="Remember the word 'otter'.")
+    [message] = client.responses.input_items.list(first.id).data
+    second = create(client, input=[{"type": "item_reference", "id": message.id}])
+    assert second.output_text == create(client, input="Remember the word 'otter'.").output_text
+    assert client.responses.input_items.list(second.id).data[0].id == message.id
+
+
+async def test_item_reference_async_and_unknown_id(async_client):
+    first = await async_client.responses.create(model="gpt-4o", input="call get_weather", tools=[WEATHER])
+    call = first.output[0]
+    second = await async_client.responses.create(
+        model="gpt-4o",
+        input=[{"type": "item_reference", "id": call.id}, {"type": "function_call_output", "call_id": call.call_id, "output": "rain"}],
+        tools=[WEATHER],
+    )
+    assert second.status == "completed" and second.output_text
+    with pytest.raises(openai.NotFoundError) as excinfo:
+        await async_client.responses.create(model="gpt-4o", input=[{"type": "item_reference", "id": "fc_nope"}])
+    assert excinfo.value.body["message"].startswith("Item with id 'fc_nope' not found.")
+
+
+def test_item_reference_to_a_store_false_response_is_not_found(client):
+    first = create(client, input="call get_weather", tools=[WEATHER], store=False)
+    with pytest.raises(openai.NotFoundError) as excinfo:
+        create(client, input=[{"type": "item_reference", "id": first.output[0].id}])
+    assert excinfo.value.body["message"].startswith(f"Item with id '{first.output[0].id}' not found.")
+
+
+# -- input validation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "item, param, code",
+    [
+        ({"type": "bogus"}, "input[0]", "invalid_value"),
+        ({"type": "function_call_output", "call_id": "call_1"}, "input[0].output", "missing_required_parameter"),
+        ({"type": "function_call", "call_id": "call_1", "arguments": "{}"}, "input[0].name", "missing_required_parameter"),
+        ({"role": "user", "content": "x", "bogus": 1}, "input[0].bogus", "unknown_parameter"),
+    ],
+)
+def test_input_items_get_the_same_400s_as_conversations(client, item, param, code):
+    with pytest.raises(openai.BadRequestError) as from_responses:
+        create(client, input=[item])
+    with pytest.raises(openai.BadRequestError) as from_conversations:
+        client.conversations.create(items=[item])
+    body = from_responses.value.body
+    assert (body["param"], body["code"]) == (param, code)
+    expected = from_conversations.value.body["message"].replace("'items[", "'input[")
+    assert body["message"] == expected
+    if item.get("type") == "bogus":
+        assert body["message"].startswith("Invalid value: 'bogus'. Supported values are: ")
+
+
+def test_a_tool_output_without_call_id_is_missing_it(client):
+    # call_id is optional in the SDK's input type (a conversation stores such an item), but a
+    # response can only match an output to its call by call_id.
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        create(client, input=[{"role": "user", "content": "hi"}, {"type": "function_call_output", "output": "x"}])
+    body = excinfo.value.body
+    assert (body["message"], body["param"], body["code"]) == ("Missing required parameter: 'input[1].call_id'.", "input[1].call_id", "missing_required_parameter")
+
+
+def test_a_resent_context_item_is_a_duplicate(client):
+    first = create(client, input="Hello")
+    [message] = first.output
+    resent = {"id": message.id, "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": message.content[0].text}]}
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        create(client, previous_response_id=first.id, input=[resent, {"role": "user", "content": "Again"}])
+    assert excinfo.value.body["message"] == f"Duplicate item found with id {message.id}. Remove duplicate items from your input and try again."
+    assert excinfo.value.param == "input"
+    assert create(client, input=[resent, {"role": "user", "content": "Again"}]).output_text  # fine without the context
+    conversation = client.conversations.create(items=[{"role": "user", "content": "Hi"}])
+    [stored] = client.conversations.items.list(conversation.id).data
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        create(client, conversation=conversation.id, input=[{"type": "item_reference", "id": stored.id}])
+    assert excinfo.value.body["message"].startswith(f"Duplicate item found with id {stored.id}.")
+
+
+# -- content filter ----------------------------------------------------------------------------
+
+
+def test_scripted_content_filter_is_incomplete(openai_server, client):
+    openai_server.on("responses.create").respond(content_filter("Partial"))
+    response = create(client, input="something bad")
+    assert response.status == "incomplete" and response.incomplete_details.reason == "content_filter"
+    assert response.output[0].status == "incomplete" and response.output_text == "Partial"
+    events = list(create(client, input="something bad", stream=True))
+    assert events[-1].type == "response.incomplete"
+    assert events[-1].response.incomplete_details.reason == "content_filter"
+
+
+async def test_scripted_content_filter_async(openai_server, async_client):
+    openai_server.on("responses.create").respond(content_filter())
+    response = await async_client.responses.create(model="gpt-4o", input="x")
+    assert (response.status, response.incomplete_details.reason) == ("incomplete", "content_filter")
+
+
+# -- streamed tool calls -----------------------------------------------------------------------
+
+
+BUILTIN_STREAMS = [
+    (
+        {"type": "web_search"},
+        ["response.web_search_call.in_progress", "response.web_search_call.searching", "response.web_search_call.completed"],
+    ),
+    (
+        {"type": "file_search", "vector_store_ids": ["vs_1"]},
+        ["response.file_search_call.in_progress", "response.file_search_call.searching", "response.file_search_call.completed"],
+    ),
+    (
+        {"type": "code_interpreter", "container": {"type": "auto"}},
+        ["response.code_interpreter_call.in_progress", "response.code_interpreter_call_code.delta", "response.code_interpreter_call_code.done", "response.code_interpreter_call.interpreting", "response.code_interpreter_call.completed"],
+    ),
+    (
+        {"type": "image_generation"},
+        ["response.image_generation_call.in_progress", "response.image_generation_call.generating", "response.image_generation_call.completed"],
+    ),
+    (
+        {"type": "image_generation", "partial_images": 2},
+        ["response.image_generation_call.in_progress", "response.image_generation_call.generating", "response.image_generation_call.partial_image", "response.image_generation_call.partial_image", "response.image_generation_call.completed"],
+    ),
+]
+
+
+def _between_added_and_done(events, output_index=0):
+    kinds = [e.type for e in events if getattr(e, "output_index", None) == output_index]
+    assert kinds[0] == "response.output_item.added" and kinds[-1] == "response.output_item.done"
+    collapsed = []
+    for kind in kinds[1:-1]:
+        if not (kind.endswith(".delta") and collapsed and collapsed[-1] == kind):
+            collapsed.append(kind)
+    return collapsed
+
+
+@pytest.mark.parametrize("tool, expected", BUILTIN_STREAMS)
+def test_builtin_tool_calls_stream_their_own_events(client, tool, expected):
+    name = {"web_search": "web search", "file_search": "file search", "code_interpreter": "code interpreter", "image_generation": "image generation"}[tool["type"]]
+    events = list(create(client, input=f"Use {name} for cats.", tools=[tool], stream=True))
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert _between_added_and_done(events) == expected
+    item = events[-1].response.output[0]
+    assert item.id and all(e.item_id == item.id for e in events if e.type.startswith(f"response.{item.type}"))
+    plain = create(client, input=f"Use {name} for cats.", tools=[tool]).output
+    assert [i.model_dump(exclude={"id"}) for i in events[-1].response.output] == [i.model_dump(exclude={"id"}) for i in plain]
+    if item.type == "code_interpreter_call":
+        deltas = "".join(e.delta for e in events if e.type == "response.code_interpreter_call_code.delta")
+        done = next(e for e in events if e.type == "response.code_interpreter_call_code.done")
+        assert deltas == done.code == item.code
+    partials = [e for e in events if e.type == "response.image_generation_call.partial_image"]
+    assert [p.partial_image_index for p in partials] == list(range(len(partials)))
+    for partial in partials:
+        png = base64.b64decode(partial.partial_image_b64)
+        assert png.startswith(b"\x89PNG") and partial.partial_image_b64 != item.result
+
+
+def test_partial_images_over_three_is_the_real_400(client):
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        create(client, input="image generation", tools=[{"type": "image_generation", "partial_images": 4}], stream=True)
+    assert excinfo.value.param == "tools[0].partial_images"
+
+
+def test_custom_tool_call_streams_its_input(openai_server, client):
+    openai_server.on("responses.create").respond(custom_tool_call("run_sql", "SELECT name, city FROM users WHERE id = 1"))
+    with client.responses.stream(model="gpt-4o", input="query", tools=[{"type": "custom", "name": "run_sql"}]) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    assert _between_added_and_done(events) == ["response.custom_tool_call_input.delta", "response.custom_tool_call_input.done"]
+    deltas = "".join(e.delta for e in events if e.type == "response.custom_tool_call_input.delta")
+    done = next(e for e in events if e.type == "response.custom_tool_call_input.done")
+    assert deltas == done.input == final.output[0].input == "SELECT name, city FROM users WHERE id = 1"
+
+
+async def test_builtin_tool_stream_async(async_client):
+    stream = await async_client.responses.create(model="gpt-4o", input="web search: cats", tools=[{"type": "web_search"}], stream=True)
+    kinds = [event.type async for event in stream]
+    assert kinds.index("response.web_search_call.searching") < kinds.index("response.web_search_call.completed") < kinds.index("response.output_item.done")
+
+
+# -- background streams and resuming -----------------------------------------------------------
+
+
+def test_background_stream_starts_queued(client):
+    events = list(create(client, input="Work", background=True, stream=True))
+    assert [e.type for e in events[:3]] == ["response.created", "response.queued", "response.in_progress"]
+    assert [e.response.status for e in events[:3]] == ["queued", "queued", "in_progress"]
+    assert events[-1].type == "response.completed" and events[-1].response.background is True
+    assert client.responses.retrieve(events[-1].response.id).status == "completed"  # the stream ran to the end
+    with client.responses.stream(model="gpt-4o", input="Work", background=True) as stream:
+        assert stream.get_final_response().output_text == events[-1].response.output_text
+
+
+def test_retrieve_stream_resumes_after_a_sequence_number(client):
+    events = list(create(client, input="Resume me", background=True, stream=True))
+    response_id = events[-1].response.id
+    replayed = list(client.responses.retrieve(response_id, stream=True))
+    assert [(e.type, e.sequence_number) for e in replayed] == [(e.type, e.sequence_number) for e in events]
+    resumed = list(client.responses.retrieve(response_id, stream=True, starting_after=4))
+    assert [e.sequence_number for e in resumed] == list(range(5, len(events)))
+    assert resumed == events[5:]
+    assert list(client.responses.retrieve(response_id, stream=True, starting_after=len(events) - 1)) == []
+
+
+async def test_retrieve_stream_resumes_async(async_client):
+    response = await async_client.responses.create(model="gpt-4o", input="Resume me", background=True)
+    stream = await async_client.responses.retrieve(response.id, stream=True, starting_after=1)
+    events = [event async for event in stream]
+    assert events[0].type == "response.in_progress" and events[0].sequence_number == 2
+    assert events[-1].type == "response.completed"
+    assert (await async_client.responses.retrieve(response.id)).status == "completed"
+
+
+def test_background_without_store_can_be_polled(openai_server, client):
+    response = create(client, input="Poll me", background=True, store=False)
+    assert response.status == "queued"
+    assert client.responses.retrieve(response.id).status == "in_progress"
+    done = client.responses.retrieve(response.id)
+    assert done.status == "completed" and done.output_text
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        create(client, input="more", previous_response_id=response.id)
+    assert excinfo.value.code == "previous_response_not_found"
+    openai_server.clock.advance(600)  # kept ~10 minutes for polling
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(response.id)
+
+
+def test_background_without_store_can_be_cancelled(client):
+    response = create(client, input="Cancel me", background=True, store=False)
+    assert client.responses.cancel(response.id).status == "cancelled"
+
+
+# -- cancel ------------------------------------------------------------------------------------
+
+
+def test_cancel_a_synchronous_response_is_the_real_400(client):
+    plain = create(client, input="not background")
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        client.responses.cancel(plain.id)
+    assert excinfo.value.body["message"] == "Cannot cancel a synchronous response."
+
+
+def test_a_cancelled_response_has_no_output_to_continue_from(openai_server, client):
+    cancelled = create(client, input="My name is Ada.", background=True)
+    assert client.responses.cancel(cancelled.id).output == []
+    assert client.responses.cancel(cancelled.id).status == "cancelled"  # again: the same answer
+    follow = create(client, input="What is my name?", previous_response_id=cancelled.id)
+    context = openai_server.state.responses.get(follow.id).context
+    assert [(i["type"], i["role"]) for i in context] == [("message", "user"), ("message", "user"), ("message", "assistant")]
+    # a background response that completed does carry its output
+    done = create(client, input="My name is Ada.", background=True)
+    openai_server.clock.advance(2)
+    follow_done = create(client, input="What is my name?", previous_response_id=done.id)
+    assert len(openai_server.state.responses.get(follow_done.id).context) == 4
+    assert follow.output_text != follow_done.output_text
+    stream = list(client.responses.retrieve(cancelled.id, stream=True))
+    assert [e.type for e in stream] == ["response.created", "response.queued"]
+
+
+async def test_a_cancelled_response_leaves_no_output_in_its_conversation(async_client):
+    conversation = await async_client.conversations.create()
+    response = await async_client.responses.create(model="gpt-4o", input="First", conversation=conversation.id, background=True)
+    cancelled = await async_client.responses.cancel(response.id)
+    assert cancelled.status == "cancelled" and cancelled.output == []
+    items = (await async_client.conversations.items.list(conversation.id, order="asc")).data
+    assert [(i.type, i.role) for i in items] == [("message", "user")]
