@@ -6,6 +6,7 @@
 
 import json
 
+import openai
 import pytest
 
 pytest.importorskip("mistralai")
@@ -51,3 +52,14 @@ def test_mistral_errors(mistral_client):
     with pytest.raises(errors.HTTPValidationError) as invalid:  # bad parameters are 422s
         mistral_client.chat.complete(model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}], top_p=2)
     assert invalid.value.data.detail[0].loc == ["body", "top_p"]
+
+
+def test_openai_only_arguments_are_all_listed(openai_client):
+    # Code written for OpenAI often sends ``store`` and ``max_completion_tokens``: Mistral's 422
+    # lists every field it refuses, with the value that was sent.
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        openai_client.chat.completions.create(
+            model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}], store=False, max_completion_tokens=64
+        )
+    refused = {d["loc"][-1]: d["input"] for d in caught.value.body["detail"] if d["type"] == "extra_forbidden"}
+    assert refused == {"store": False, "max_completion_tokens": 64}

@@ -28,17 +28,24 @@ What differs from OpenAI, and is emulated:
   ``output_dimension`` up to 3072 and ``output_dtype`` (``int8``, ``uint8``, ``binary``,
   ``ubinary``, ``float``); other models reject both. Only strings are inputs. The reply has an
   ``id`` (the SDK requires it) and ``usage.completion_tokens: 0``.
-- **Errors**: invalid bodies are 422 ``{"detail": [{"type", "loc", "msg"}]}`` (the SDK's
-  ``HTTPValidationError``); an unknown model is 400 ``invalid_model`` "Invalid model: x"
-  (code ``1500``); other errors are ``{"object": "error", "message", "type", "param": null,
-  "code", "raw_status_code"}``; 401 is ``{"detail": "Unauthorized"}``; an unknown URL is the
-  gateway's 404 ``{"message": "no Route matched with those values", "request_id"}``.
+- **Errors**: invalid bodies are 422 ``{"detail": [{"type", "loc", "msg", "input"}, ...]}``
+  (the SDK's ``HTTPValidationError``) listing every violation in pydantic's order: the request
+  model's fields as the SDK declares them, then the extra fields as sent; an unknown model is
+  400 ``invalid_model`` "Invalid model: x" (code ``1500``); a bad tool-call id is 400
+  ``invalid_function_call`` (code ``3280``); other errors are ``{"object": "error", "message",
+  "type", "param": null, "code", "raw_status_code"}``; 401 is ``{"detail": "Unauthorized"}``;
+  an unknown URL is the gateway's 404 ``{"message": "no Route matched with those values",
+  "request_id"}``.
+- **Mid-stream errors** (``stream_error(after=N)``) end chat and FIM streams with a chunk whose
+  choice has ``finish_reason: "error"``, as Mistral's do; the mistralai SDK yields it (it cannot
+  raise an API error from inside a stream).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from openai.types.chat import ChatCompletion
@@ -47,7 +54,7 @@ from werkzeug.wrappers import Response
 from .. import errors
 from ..determinism import EPOCH, base62, digest
 from ..resources.embeddings import WireEmbeddingResponse
-from ..resources.fim import completion_id, fim
+from ..resources.fim import FIM_PARAMS, completion_id, fim
 from ..routing import Ctx, Resource
 from ..streaming import DONE, event, sse_response
 from .openai import ModelCard, Provider
@@ -199,28 +206,88 @@ _CARD_DEFAULTS: dict[str, Any] = {
 
 # -- requests ----------------------------------------------------------------------------------
 
-#: The fields of the mistralai SDK's ``ChatCompletionRequest`` (the API rejects any other).
-CHAT_PARAMS = frozenset(
-    {
-        "model", "messages", "temperature", "top_p", "max_tokens", "stream", "stop", "random_seed",
-        "metadata", "response_format", "tools", "tool_choice", "presence_penalty", "frequency_penalty",
-        "min_tokens", "repetition_penalty", "top_k", "logprobs", "top_logprobs", "prompt_logprobs",
-        "top_prompt_logprobs", "n", "prediction", "parallel_tool_calls", "reasoning_effort", "prompt_mode",
-        "guardrails", "prompt_cache_key", "service_tier", "safe_prompt",
-    }
-)  # fmt: skip
+#: ``(JSON kind, minimum, maximum)`` of a request field; kind None: any JSON value.
+_Spec = tuple[str | None, float | None, float | None]
+_ANY: _Spec = (None, None, None)
+
+#: The fields of the mistralai SDK's ``ChatCompletionRequest``, in its order (the API rejects any
+#: other). Kinds follow the SDK's types; the ranges are the fake's (OpenAI's), not Mistral's.
+_CHAT_FIELDS: dict[str, _Spec] = {
+    "model": ("string", None, None),
+    "messages": ("array", None, None),
+    "temperature": ("number", 0, 2),
+    "top_p": ("number", 0, 1),
+    "max_tokens": ("integer", 0, None),
+    "stream": ("boolean", None, None),
+    "stop": _ANY,
+    "random_seed": ("integer", 0, None),
+    "metadata": ("object", None, None),
+    "response_format": ("object", None, None),
+    "tools": ("array", None, None),
+    "tool_choice": _ANY,
+    "presence_penalty": ("number", -2, 2),
+    "frequency_penalty": ("number", -2, 2),
+    "min_tokens": ("integer", None, None),
+    "repetition_penalty": ("number", None, None),
+    "top_k": ("integer", None, None),
+    "logprobs": ("boolean", None, None),
+    "top_logprobs": ("integer", 0, 20),
+    "prompt_logprobs": ("boolean", None, None),
+    "top_prompt_logprobs": ("integer", None, None),
+    "n": ("integer", 1, 128),
+    "prediction": ("object", None, None),
+    "parallel_tool_calls": ("boolean", None, None),
+    "reasoning_effort": _ANY,
+    "prompt_mode": _ANY,
+    "guardrails": ("array", None, None),
+    "prompt_cache_key": ("string", None, None),
+    "service_tier": _ANY,
+    "safe_prompt": ("boolean", None, None),
+}
+CHAT_PARAMS = frozenset(_CHAT_FIELDS)
 #: Accepted, then dropped before the shared handler (which has no use for them).
 _MISTRAL_ONLY = (
     "safe_prompt", "prompt_mode", "min_tokens", "repetition_penalty", "top_k", "prompt_logprobs",
     "top_prompt_logprobs", "guardrails", "metadata", "service_tier", "reasoning_effort",
 )  # fmt: skip
-#: The fields of the mistralai SDK's ``EmbeddingRequest``.
-EMBEDDING_PARAMS = frozenset({"model", "input", "metadata", "output_dimension", "output_dtype", "encoding_format"})
+#: The fields of the mistralai SDK's ``EmbeddingRequest``, in its order. ``output_dimension``'s
+#: range depends on the model (``_FLEXIBLE_EMBEDDINGS``); ``encoding_format`` is the shared
+#: handler's to check.
+_EMBEDDING_FIELDS: dict[str, _Spec] = {
+    "model": ("string", None, None),
+    "input": _ANY,
+    "metadata": ("object", None, None),
+    "output_dimension": ("integer", None, None),
+    "output_dtype": ("string", None, None),
+    "encoding_format": _ANY,
+}
+EMBEDDING_PARAMS = frozenset(_EMBEDDING_FIELDS)
+#: The fields of the mistralai SDK's ``FIMCompletionRequest``, in its order, with the ranges of
+#: ``resources/fim.py`` (whose ``FIM_PARAMS`` say which may be null).
+_FIM_FIELDS: dict[str, _Spec] = {
+    "model": ("string", None, None),
+    "prompt": ("string", None, None),
+    "temperature": ("number", 0, None),
+    "top_p": ("number", 0, 1),
+    "max_tokens": ("integer", 0, None),
+    "stream": ("boolean", None, None),
+    "stop": _ANY,
+    "random_seed": ("integer", 0, None),
+    "metadata": ("object", None, None),
+    "suffix": ("string", None, None),
+    "min_tokens": ("integer", 0, None),
+    "prompt_cache_key": ("string", None, None),
+}
 _ROLES = ("system", "user", "assistant", "tool")
 _TOOL_CALL_ID = re.compile(r"[A-Za-z0-9]{9}")
 
 # Mistral's texts, as its API sent them in 2025-2026.
 INVALID_MODEL = "Invalid model: {model}"
+# type ``invalid_function_call``, code ``3280``: nearai/ironclaw#1241 (2026-03),
+# editor-code-assistant/eca#233 (2025-12), mistralai/mistral-vibe#1075 (2026-09):
+# https://github.com/nearai/ironclaw/issues/1241
+# https://github.com/editor-code-assistant/eca/issues/233
+# https://github.com/mistralai/mistral-vibe/issues/1075
 BAD_TOOL_CALL_ID = "Tool call id was {id} but must be a-z, A-Z, 0-9, with a length of 9."
 USER_AFTER_TOOL = "Unexpected role 'user' after role 'tool'"
 LAST_ROLE = "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant"
@@ -243,6 +310,13 @@ def _capabilities(ctx: Ctx, model: Any) -> dict[str, Any] | None:
 
 def check(ctx: Ctx) -> None:
     """Refuse what Mistral refuses and translate Mistral's parameters into OpenAI's."""
+    try:
+        _check(ctx)
+    except errors.OpenAIError as exc:
+        raise _with_input(exc, ctx) from None
+
+
+def _check(ctx: Ctx) -> None:
     if ctx.endpoint == "chat.completions.create":
         body = ctx.body_json()
         if isinstance(body, dict):
@@ -251,6 +325,10 @@ def check(ctx: Ctx) -> None:
         body = ctx.body_json()
         if isinstance(body, dict):
             _check_embeddings(ctx, body)
+    elif ctx.endpoint == "fim.complete":
+        body = ctx.body_json()
+        if isinstance(body, dict):
+            _validate(body, _FIM_FIELDS, {"model", "prompt"}, _FIM_NOT_NULL, {"stop": _strings("stop")})
     elif ctx.endpoint == "models.delete":
         model = ctx.request.path.split("/models/", 1)[-1]
         if model in ctx.state.models and ctx.state.models.get(model).owned_by == "mistralai":
@@ -258,24 +336,16 @@ def check(ctx: Ctx) -> None:
 
 
 def _check_chat(ctx: Ctx, body: dict[str, Any]) -> None:
-    for key in body:
-        if key not in CHAT_PARAMS:
-            raise errors.unknown_parameter(key)
+    required = {"model", "messages"}
+    _validate(body, _CHAT_FIELDS, required, required, {"messages": _messages_details, "stop": _strings("stop")})
     seed = body.pop("random_seed", None)
     if seed is not None:
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise errors.invalid_type("random_seed", "an integer", seed)
-        errors.check_range("random_seed", seed, minimum=0)
         body["seed"] = seed
-    if "safe_prompt" in body and not isinstance(body["safe_prompt"], bool):
-        raise errors.invalid_type("safe_prompt", "a boolean", body["safe_prompt"])
     for key in _MISTRAL_ONLY:
         body.pop(key, None)
     if body.get("tool_choice") == "any":
         body["tool_choice"] = "required"
-    messages = body.get("messages")
-    if isinstance(messages, list) and messages:
-        _check_messages(messages)
+    _check_messages(body["messages"])
     capabilities = _capabilities(ctx, body.get("model"))
     if capabilities is not None and not capabilities.get("completion_chat"):
         raise _invalid_model(body["model"])
@@ -283,14 +353,10 @@ def _check_chat(ctx: Ctx, body: dict[str, Any]) -> None:
 
 def _check_messages(messages: list[Any]) -> None:
     roles = []
-    for index, message in enumerate(messages):
+    for message in messages:
         if not isinstance(message, dict):
             return  # the shared handler reports it
-        role = message.get("role")
-        if role not in _ROLES:
-            raise errors.invalid_value(
-                f"messages[{index}].role", f"Invalid value: {json.dumps(role)}. Supported values are: 'system', 'user', 'assistant' and 'tool'."
-            )
+        role = message["role"]
         roles.append(role)
         if isinstance(message.get("content"), list):
             message["content"] = [_content_part(part) for part in message["content"]]
@@ -315,7 +381,7 @@ def _check_messages(messages: list[Any]) -> None:
 def _check_call_id(call_id: Any) -> None:
     if not isinstance(call_id, str) or not _TOOL_CALL_ID.fullmatch(call_id):
         shown = "null" if call_id is None else call_id
-        raise errors.bad_request(BAD_TOOL_CALL_ID.format(id=shown))
+        raise errors.OpenAIError(400, BAD_TOOL_CALL_ID.format(id=shown), type="invalid_function_call", code="3280")
 
 
 def _content_part(part: Any) -> Any:
@@ -329,23 +395,12 @@ def _content_part(part: Any) -> Any:
 
 
 def _check_embeddings(ctx: Ctx, body: dict[str, Any]) -> None:
-    for key in body:
-        if key not in EMBEDDING_PARAMS:
-            raise errors.unknown_parameter(key)
-    value = body.get("input")
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                raise errors.invalid_type(f"input[{index}]", "a string", item)
+    required = {"model", "input"}
+    _validate(body, _EMBEDDING_FIELDS, required, required, {"input": _strings("input"), "output_dtype": _dtype_details})
     model, dtype, dimension = body.get("model"), body.get("output_dtype"), body.get("output_dimension")
-    if dtype is not None and dtype not in _OUTPUT_DTYPES:
-        supported = ", ".join(f"'{d}'" for d in _OUTPUT_DTYPES)
-        raise errors.invalid_value("output_dtype", f"Invalid value: {json.dumps(dtype)}. Supported values are: {supported}.")
-    if dimension is not None and (not isinstance(dimension, int) or isinstance(dimension, bool)):
-        raise errors.invalid_type("output_dimension", "an integer", dimension)
-    if isinstance(model, str) and model in ctx.state.models and ctx.state.models.get(model).dimensions is None:
+    if model in ctx.state.models and ctx.state.models.get(model).dimensions is None:
         raise _invalid_model(model)
-    flexible = _FLEXIBLE_EMBEDDINGS.get(model) if isinstance(model, str) else None
+    flexible = _FLEXIBLE_EMBEDDINGS.get(model)
     if flexible is None:
         if dimension is not None:
             raise errors.bad_request(NO_EMBEDDING_OPTIONS.format(model=model, param="output_dimension"))
@@ -357,6 +412,122 @@ def _check_embeddings(ctx: Ctx, body: dict[str, Any]) -> None:
         body["dimensions"] = default if dimension is None else dimension
     body.pop("output_dimension", None)
     body.pop("metadata", None)
+
+
+# -- 422: every violation of the request schema at once ----------------------------------------
+#
+# Mistral validates a body as FastAPI and pydantic do and lists every violation, each with its
+# ``type``, ``loc``, ``msg`` and the ``input`` at that place: two ``extra_forbidden`` in one reply
+# in Gitlawb/openclaude#739 (2026-04), one per message in zeroclaw-labs/zeroclaw#2693 (2026-03)
+# and charmbracelet/crush#1590 (2025-12):
+# https://github.com/Gitlawb/openclaude/issues/739
+# https://github.com/zeroclaw-labs/zeroclaw/issues/2693
+# https://github.com/charmbracelet/crush/issues/1590
+# pydantic's order: the model's fields as declared (here: as the SDK declares them), then the
+# extra fields as sent. A ``missing`` field's ``input`` is the whole body, as pydantic gives it.
+
+_STRING = "Input should be a valid string"
+_KINDS: dict[str, tuple[tuple[type, ...], str, str]] = {
+    "string": ((str,), "string_type", _STRING),
+    "integer": ((int,), "int_type", "Input should be a valid integer"),
+    "number": ((int, float), "float_type", "Input should be a valid number"),
+    "boolean": ((bool,), "bool_type", "Input should be a valid boolean"),
+    "array": ((list,), "list_type", "Input should be a valid list"),
+    "object": ((dict,), "dict_type", "Input should be a valid dictionary"),
+}
+#: FIM fields that may not be null (``FIM_PARAMS`` does not allow ``None`` for them).
+_FIM_NOT_NULL = frozenset(name for name, allowed in FIM_PARAMS.items() if type(None) not in allowed)
+
+
+class ValidationFailed(errors.OpenAIError):
+    """Mistral's 422 ``{"detail": [...]}``: every violation, each ``{"type", "loc", "msg", "input"}``."""
+
+    def __init__(self, details: list[dict[str, Any]]) -> None:
+        text = "; ".join(f"{'.'.join(str(part) for part in d['loc'][1:])}: {d['msg']}" for d in details)
+        super().__init__(422, text, code="validation_failed")
+        self.details = details
+
+
+def _detail(kind: str, loc: list[Any], msg: str, value: Any) -> dict[str, Any]:
+    return {"type": kind, "loc": ["body", *loc], "msg": msg, "input": value}
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    """pydantic's literal_error text: ``Input should be 'a', 'b' or 'c'``."""
+    quoted = [f"'{value}'" for value in values]
+    return f"Input should be {', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def _validate(
+    body: dict[str, Any],
+    fields: dict[str, _Spec],
+    required: set[str],
+    not_null: set[str] | frozenset[str],
+    nested: dict[str, Any],
+) -> None:
+    """Raise ``ValidationFailed`` with every violation of ``fields`` in ``body``, if any."""
+    details: list[dict[str, Any]] = []
+    for name, (kind, low, high) in fields.items():
+        if name not in body:
+            if name in required:
+                details.append(_detail("missing", [name], "Field required", body))
+            continue
+        value = body[name]
+        if value is None and name not in not_null:
+            continue
+        if kind is not None:
+            types, code, msg = _KINDS[kind]
+            if not isinstance(value, types) or (isinstance(value, bool) and kind != "boolean"):
+                details.append(_detail(code, [name], msg, value))
+                continue
+        if low is not None and value < low:
+            details.append(_detail("greater_than_equal", [name], f"Input should be greater than or equal to {low:g}", value))
+        elif high is not None and value > high:
+            details.append(_detail("less_than_equal", [name], f"Input should be less than or equal to {high:g}", value))
+        elif name in nested:
+            details += nested[name](value)
+    details += [_detail("extra_forbidden", [key], "Extra inputs are not permitted", value) for key, value in body.items() if key not in fields]
+    if details:
+        raise ValidationFailed(details)
+
+
+def _messages_details(messages: list[Any]) -> list[dict[str, Any]]:
+    if not messages:
+        return [_detail("too_short", ["messages"], "List should have at least 1 item after validation, not 0", messages)]
+    return [
+        _detail("literal_error", ["messages", index, "role"], _one_of(_ROLES), message.get("role"))
+        for index, message in enumerate(messages)
+        if isinstance(message, dict) and message.get("role") not in _ROLES
+    ]
+
+
+def _strings(name: str) -> Any:
+    """The check of a field that is a string or a list of strings (``stop``, ``input``)."""
+
+    def details(value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, str):
+            return []
+        if isinstance(value, list):
+            return [_detail("string_type", [name, index], _STRING, item) for index, item in enumerate(value) if not isinstance(item, str)]
+        return [_detail("string_type", [name], _STRING, value)]
+
+    return details
+
+
+def _dtype_details(value: str) -> list[dict[str, Any]]:
+    return [] if value in _OUTPUT_DTYPES else [_detail("literal_error", ["output_dtype"], _one_of(_OUTPUT_DTYPES), value)]
+
+
+def _with_input(exc: errors.OpenAIError, ctx: Ctx) -> errors.OpenAIError:
+    """A schema violation found by a shared check (one at a time) as Mistral's 422 detail, with
+    the ``input`` taken from the body as sent; any other error unchanged."""
+    if isinstance(exc, ValidationFailed) or exc.error_code not in _VALIDATION_CODES:
+        return exc
+    try:
+        sent = json.loads(ctx.request.get_data(cache=True))
+    except ValueError:
+        sent = None
+    return ValidationFailed([_validation_detail(exc, sent)])
 
 
 # -- responses ---------------------------------------------------------------------------------
@@ -509,10 +680,14 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     body = ctx.json()
     if body.get("stream") is True:
         body["stream_options"] = {"include_usage": True, "include_obfuscation": False}
-    result = chat.create_chat_completion(ctx)
+    try:
+        result = chat.create_chat_completion(ctx)
+    except errors.OpenAIError as exc:
+        raise _with_input(exc, ctx) from None
     frames = getattr(result, "frames", None)
     if frames is not None:
-        return sse_response(_chat_frames(frames))
+        shaped = _chat_frames(frames)
+        return sse_response(shaped, error_event=_stream_error(shaped))
     return result  # decorate() reshapes it
 
 
@@ -521,7 +696,10 @@ def create_embedding(ctx: Ctx) -> dict[str, Any] | Response:
     from ..resources import embeddings
 
     dtype = ctx.json().pop("output_dtype", None) or "float"
-    result = embeddings.create_embedding(ctx)
+    try:
+        result = embeddings.create_embedding(ctx)
+    except errors.OpenAIError as exc:
+        raise _with_input(exc, ctx) from None
     if not isinstance(result, dict):
         return result  # a large base64 reply, written as bytes
     data = result["data"]
@@ -535,6 +713,42 @@ def create_embedding(ctx: Ctx) -> dict[str, Any] | Response:
         "model": result["model"],
         "usage": {"prompt_tokens": usage["prompt_tokens"], "total_tokens": usage["total_tokens"], "completion_tokens": 0},
     }
+
+
+@mistral.route("POST", "/fim/completions", endpoint="fim.complete", replies=("text",), streams=True)
+def complete_fim(ctx: Ctx) -> dict[str, Any] | Response:
+    """``resources/fim.py``'s handler (``check`` has validated the body), with Mistral's
+    mid-stream error."""
+    from ..resources import fim as fim_resource
+
+    result = fim_resource.complete_fim(ctx)
+    frames = getattr(result, "frames", None)
+    if frames is not None:
+        result.error_event = _stream_error(frames)  # type: ignore[union-attr]
+    return result
+
+
+def _stream_error(frames: list[bytes]) -> Callable[[dict[str, Any], int], bytes]:
+    """How Mistral ends a stream that fails midway: a chunk whose choice finishes with
+    ``finish_reason: "error"`` and no message, then the end of the stream. A real stream did so
+    in mistralai/client-python#74 (https://github.com/mistralai/client-python/issues/74), and
+    the SDK's ``CompletionResponseStreamChoice.finish_reason`` lists ``"error"``. The mistralai
+    SDK parses every event of a stream as a ``CompletionEvent``, so nothing in a stream can make
+    it raise an API error: the test sees the chunk. The scripted message and status are not sent."""
+    chunks = [json.loads(frame[len(b"data: ") :]) for frame in frames if frame.startswith(b"data: {")]
+
+    def error_event(error: dict[str, Any], sequence_number: int) -> bytes:
+        if not chunks:
+            return b""
+        indices = sorted({choice["index"] for chunk in chunks for choice in chunk["choices"]}) or [0]
+        done = {c["index"] for chunk in chunks[:sequence_number] for c in chunk["choices"] if c.get("finish_reason")}
+        common = {key: chunks[0][key] for key in ("id", "object", "created", "model") if key in chunks[0]}
+        return b"".join(
+            event({**common, "choices": [{"index": index, "delta": {"content": ""}, "finish_reason": "error"}]})
+            for index in [i for i in indices if i not in done] or indices
+        )
+
+    return error_event
 
 
 def quantize(vector: list[float], dtype: str) -> list[int]:
@@ -585,10 +799,11 @@ def _loc(param: str | None) -> list[Any]:
     return loc
 
 
-def _validation_detail(exc: errors.OpenAIError) -> dict[str, Any]:
+def _validation_detail(exc: errors.OpenAIError, sent: Any = None) -> dict[str, Any]:
+    """One shared error as a pydantic detail; its ``input`` is found in ``sent`` (the body as sent)."""
     code, message = exc.error_code or "", exc.message
     if message == errors.INVALID_JSON:
-        return {"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error"}
+        return {"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {}}  # FastAPI's
     kind, text = "value_error", message
     if code == "missing_required_parameter":
         kind, text = "missing", "Field required"
@@ -609,7 +824,18 @@ def _validation_detail(exc: errors.OpenAIError) -> dict[str, Any]:
         kind = "too_short"
     elif code == "array_above_max_length":
         kind = "too_long"
-    return {"type": kind, "loc": _loc(exc.param), "msg": text}
+    loc = _loc(exc.param)
+    return {"type": kind, "loc": loc, "msg": text, "input": _at(sent, loc[1:], parent=kind == "missing")}
+
+
+def _at(body: Any, path: list[Any], *, parent: bool = False) -> Any:
+    """The value at ``path`` in ``body`` (for a missing field: the object that lacks it); None if absent."""
+    for part in path[:-1] if parent else path:
+        try:
+            body = body[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return body
 
 
 def render_error(exc: errors.OpenAIError) -> tuple[int, Any]:
@@ -622,6 +848,8 @@ def render_error(exc: errors.OpenAIError) -> tuple[int, Any]:
         return 404, {"message": NO_ROUTE, "request_id": digest("request", exc.message).hex()[:32]}
     if status == 405:
         return 405, {"detail": "Method Not Allowed"}
+    if isinstance(exc, ValidationFailed):
+        return 422, {"detail": exc.details}
     if status == 422 or status == 400 and (exc.error_code in _VALIDATION_CODES or exc.message == errors.INVALID_JSON):
         return 422, {"detail": [_validation_detail(exc)]}
     message, kind, code = exc.message, exc.type, exc.error_code
@@ -640,7 +868,7 @@ MISTRAL = Provider(
     default_port=4755,
     catalog=_CATALOG,
     reject_unknown_params=False,
-    resources=(mistral, fim),
+    resources=(fim, mistral),  # mistral's fim.complete wraps fim's
     endpoints=frozenset({"chat.completions.create", "embeddings.create", "models.list", "models.retrieve", "models.delete", "fim.complete"}),
     check=check,
     decorate=decorate,

@@ -24,13 +24,15 @@ show it (the shared handlers do the work; this module reshapes their replies):
   the last chunk.
 - Embeddings: only ``model``, ``input`` and ``encoding_format`` are accepted; anything else
   (``dimensions``, ``user``, ...) is Together's 400 "Unrecognized request arguments supplied:
-  ...". The ``m2-bert`` retrieval models report no ``usage``.
+  ..." with a body of that message alone, ``{"error": {"message": ...}}``. The ``m2-bert``
+  retrieval models report no ``usage``.
 - Images (``POST /v1/images/generations``): ``width`` / ``height`` (default 1024, model limits),
   ``n`` 1-4, ``steps`` 1-50, ``seed``, ``response_format`` ``url`` (the default) or
   ``base64``; the reply is ``{"id", "model", "object": "list", "data": [{"index", "type",
   "url" | "b64_json"}]}`` (no ``created``). The pictures are the fake's PNGs.
-- Errors are OpenAI's envelope plus a top-level request ``id``; an unknown model is Together's
-  404 ``model_not_available`` "Unable to access model ...", a bad key Together's 401 text.
+- Errors are OpenAI's envelope plus a top-level request ``id`` (as in HeyPuter/puter#3168); an
+  unknown model is Together's 404 ``model_not_available`` "Unable to access model ...", a bad
+  key Together's 401 text. Unrecognized arguments are the exception: message only (above).
 """
 
 from __future__ import annotations
@@ -291,6 +293,9 @@ MODEL_NOT_AVAILABLE = (
     "Unable to access model {model}. Please visit https://api.together.ai/models to view the list of supported models."
 )
 INVALID_API_KEY = "Invalid API key provided. You can find your API key at https://api.together.ai/settings/api-keys."
+# "arguments" even for one name, and a body of the message alone: Together's reply to an
+# embeddings request with ``drop_params`` in infiniflow/ragflow#18584 (2026-08):
+# https://github.com/infiniflow/ragflow/issues/18584
 UNRECOGNIZED_ARGUMENTS = "Unrecognized request arguments supplied: {names}"
 DIMENSION_RANGE = (
     "Invalid value for '{param}' parameter. Image {param} must be an integer value between {low} and {high}, "
@@ -304,6 +309,15 @@ RESPONSE_FORMATS = "Invalid value for 'response_format' parameter. Supported val
 OUTPUT_FORMATS = "Invalid value for 'output_format' parameter. Supported values are: 'jpeg', 'png'."
 
 _MODEL_NOT_FOUND = re.compile(r"^The model `(.*)` does not exist")
+
+
+class MessageOnlyError(errors.OpenAIError):
+    """An error Together answers with ``{"error": {"message": ...}}``: no ``id``, ``type``,
+    ``param`` or ``code`` (its reply to unrecognized arguments, infiniflow/ragflow#18584)."""
+
+    def to_api(self) -> dict[str, Any]:
+        return {"error": {"message": self.message}}
+
 
 # -- ids -------------------------------------------------------------------------------------
 
@@ -323,7 +337,7 @@ def _check(ctx: Ctx) -> None:
         if isinstance(body, dict):
             unknown = sorted(key for key in body if key not in EMBEDDING_ARGUMENTS)
             if unknown:
-                raise errors.bad_request(UNRECOGNIZED_ARGUMENTS.format(names=", ".join(unknown)), param=unknown[0])
+                raise MessageOnlyError(400, UNRECOGNIZED_ARGUMENTS.format(names=", ".join(unknown)))
     elif ctx.endpoint == "chat.completions.create":
         body = ctx.body_json()
         logprobs = body.get("logprobs") if isinstance(body, dict) else None
@@ -395,6 +409,8 @@ def _usage(usage: Any) -> Any:
 
 def _render_error(exc: errors.OpenAIError) -> tuple[int, Any]:
     status = exc.code or 500
+    if isinstance(exc, MessageOnlyError):
+        return status, exc.to_api()
     message, code, param = exc.message, exc.error_code, exc.param
     found = _MODEL_NOT_FOUND.match(message) if code == "model_not_found" else None
     if found is not None:

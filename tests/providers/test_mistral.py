@@ -14,7 +14,7 @@ import httpx2
 import openai
 import pytest
 
-from pytest_openai_fake import FakeOpenAI, error, tool_call, tool_calls
+from pytest_openai_fake import FakeOpenAI, error, stream_error, tool_call, tool_calls
 from pytest_openai_fake.determinism import count_tokens, tokenize
 from pytest_openai_fake.providers.mistral import CHAT_PARAMS, EMBEDDING_PARAMS
 from pytest_openai_fake.resources.fim import FIM_PARAMS
@@ -240,9 +240,9 @@ def test_tool_call_ids_must_be_nine_letters_or_digits(mistral_client):
     assert json.loads(caught.value.body) == {
         "object": "error",
         "message": "Tool call id was call_abc123 but must be a-z, A-Z, 0-9, with a length of 9.",
-        "type": "invalid_request_error",
+        "type": "invalid_function_call",  # nearai/ironclaw#1241, editor-code-assistant/eca#233
         "param": None,
-        "code": None,
+        "code": "3280",
         "raw_status_code": 400,
     }
     # the SDK's own ToolCall without an id sends the string "null"
@@ -326,8 +326,75 @@ async def test_openai_sdk_stream_with_tool_calls(async_client):
 def test_openai_only_parameters_are_422(client, extra):
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         client.chat.completions.create(model="mistral-large-latest", messages=USER, stream="stream_options" in extra, **extra)
-    [key] = extra
-    assert caught.value.body == {"detail": [{"type": "extra_forbidden", "loc": ["body", key], "msg": "Extra inputs are not permitted"}]}
+    [(key, value)] = extra.items()
+    assert caught.value.body == {"detail": [{"type": "extra_forbidden", "loc": ["body", key], "msg": "Extra inputs are not permitted", "input": value}]}
+
+
+def test_every_violation_is_listed_with_its_input(openai_server):
+    # The request of Gitlawb/openclaude#739 and Mistral's reply to it, word for word.
+    body = {"model": "codestral-2508", "messages": USER, "store": False, "max_completion_tokens": 8192}
+    response = _raw(openai_server, "/v1/chat/completions", body)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {"type": "extra_forbidden", "loc": ["body", "store"], "msg": "Extra inputs are not permitted", "input": False},
+            {"type": "extra_forbidden", "loc": ["body", "max_completion_tokens"], "msg": "Extra inputs are not permitted", "input": 8192},
+        ]
+    }
+
+
+def test_violations_in_pydantics_order(openai_server):
+    # declared fields first, in the SDK's order (a missing field's input is the whole body), then extras as sent
+    body = {"user": "u1", "top_p": 5, "random_seed": "7", "messages": [{"role": "developer", "content": "x"}, {"role": "user", "content": "y"}], "seed": 1}
+    detail = _raw(openai_server, "/v1/chat/completions", body).json()["detail"]
+    assert detail == [
+        {"type": "missing", "loc": ["body", "model"], "msg": "Field required", "input": body},
+        {"type": "literal_error", "loc": ["body", "messages", 0, "role"], "msg": "Input should be 'system', 'user', 'assistant' or 'tool'", "input": "developer"},
+        {"type": "less_than_equal", "loc": ["body", "top_p"], "msg": "Input should be less than or equal to 1", "input": 5},
+        {"type": "int_type", "loc": ["body", "random_seed"], "msg": "Input should be a valid integer", "input": "7"},
+        {"type": "extra_forbidden", "loc": ["body", "user"], "msg": "Extra inputs are not permitted", "input": "u1"},
+        {"type": "extra_forbidden", "loc": ["body", "seed"], "msg": "Extra inputs are not permitted", "input": 1},
+    ]
+    assert _raw(openai_server, "/v1/chat/completions", body).json()["detail"] == detail  # stable
+
+
+def test_every_violation_through_the_mistralai_sdk(mistral_client):
+    with pytest.raises(mistral_errors.HTTPValidationError) as caught:
+        mistral_client.chat.complete(model="mistral-small-latest", messages=USER, temperature=3, top_p=1.5, random_seed=-1)
+    assert caught.value.status_code == 422
+    assert [(d.loc, d.type, d.input) for d in caught.value.data.detail] == [
+        (["body", "temperature"], "less_than_equal", 3),
+        (["body", "top_p"], "less_than_equal", 1.5),
+        (["body", "random_seed"], "greater_than_equal", -1),
+    ]
+
+
+async def test_every_violation_through_the_async_mistralai_sdk(mistral_client):
+    with pytest.raises(mistral_errors.HTTPValidationError) as caught:
+        await mistral_client.embeddings.create_async(model="codestral-embed", inputs=["x"], metadata={"a": 1}, output_dimension=0, output_dtype="float", encoding_format="float")
+    [detail] = caught.value.data.detail
+    assert (detail.loc, detail.type, detail.input) == (["body", "output_dimension"], "greater_than_equal", 0)
+    with pytest.raises(mistral_errors.HTTPValidationError) as caught:
+        await mistral_client.fim.complete_async(model="codestral-latest", prompt="def f(", temperature=-1, top_p=2, max_tokens=-5)
+    assert [(d.loc[1], d.type, d.input) for d in caught.value.data.detail] == [
+        ("temperature", "greater_than_equal", -1),
+        ("top_p", "less_than_equal", 2),
+        ("max_tokens", "greater_than_equal", -5),
+    ]
+
+
+async def test_openai_sdk_422_lists_every_extra_argument(async_client):
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        await async_client.chat.completions.create(model="mistral-large-latest", messages=USER, store=True, user="u1", max_completion_tokens=5)
+    assert {(d["loc"][1], d["input"]) for d in caught.value.body["detail"]} == {("store", True), ("user", "u1"), ("max_completion_tokens", 5)}
+    assert all(d["type"] == "extra_forbidden" for d in caught.value.body["detail"])
+
+
+def test_shared_checks_report_their_input_too(client):
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        client.chat.completions.create(model="mistral-large-latest", messages=USER, stop=["a", "b", "c", "d", "e"])
+    [detail] = caught.value.body["detail"]
+    assert (detail["loc"], detail["type"], detail["input"]) == (["body", "stop"], "too_long", ["a", "b", "c", "d", "e"])
 
 
 def test_developer_role_is_422(client):
@@ -397,7 +464,7 @@ def test_openai_sdk_embeddings(client):
     assert caught.value.body["detail"][0]["type"] == "extra_forbidden"
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         client.embeddings.create(model="mistral-embed", input=[[1, 2, 3]], encoding_format="float")
-    assert caught.value.body["detail"][0] == {"type": "string_type", "loc": ["body", "input", 0], "msg": "Input should be a valid string"}
+    assert caught.value.body["detail"] == [{"type": "string_type", "loc": ["body", "input", 0], "msg": "Input should be a valid string", "input": [1, 2, 3]}]
 
 
 # -- FIM ------------------------------------------------------------------------------------------
@@ -459,7 +526,7 @@ def test_fim_bad_bodies_are_422(openai_server):
     extra = _raw(openai_server, "/v1/fim/completions", {"model": "codestral-latest", "prompt": "x", "echo": True})
     assert extra.status_code == 422 and extra.json()["detail"][0]["type"] == "extra_forbidden"
     missing = _raw(openai_server, "/v1/fim/completions", {"model": "codestral-latest"})
-    assert missing.json() == {"detail": [{"type": "missing", "loc": ["body", "prompt"], "msg": "Field required"}]}
+    assert missing.json() == {"detail": [{"type": "missing", "loc": ["body", "prompt"], "msg": "Field required", "input": {"model": "codestral-latest"}}]}
     wrong = _raw(openai_server, "/v1/fim/completions", {"model": "codestral-latest", "prompt": "x", "max_tokens": "5"})
     assert wrong.json()["detail"][0]["type"] == "int_type"
 
@@ -501,7 +568,7 @@ async def test_invalid_bodies_are_http_validation_errors(mistral_client):
 def test_invalid_json_is_422(openai_server):
     response = httpx2.post(openai_server.url + "/v1/chat/completions", headers={"Authorization": "Bearer k"}, content=b"{nope")
     assert response.status_code == 422
-    assert response.json() == {"detail": [{"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error"}]}
+    assert response.json() == {"detail": [{"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {}}]}
 
 
 def test_missing_key_is_401(openai_server):
@@ -530,6 +597,30 @@ def test_scripted_faults_in_mistral_shape(openai_server, mistral_client):
     with pytest.raises(mistral_errors.SDKError) as caught:
         mistral_client.embeddings.create(model="mistral-embed", inputs=["x"])
     assert caught.value.status_code == 503 and json.loads(caught.value.body)["message"] == "Service unavailable"
+
+
+def test_mid_stream_error_is_a_finish_reason_error_chunk(openai_server, mistral_client):
+    # Mistral ends a failing stream with finish_reason "error" (mistralai/client-python#74); the
+    # mistralai SDK types it, so the test sees a chunk rather than a ResponseValidationError.
+    openai_server.on("chat.completions.create").respond(stream_error(after=3))
+    chunks = [event.data for event in mistral_client.chat.stream(model="mistral-small-latest", messages=USER)]
+    assert len(chunks) == 4 and [c.choices[0].finish_reason for c in chunks] == [None, None, None, "error"]
+    assert chunks[-1].id == chunks[0].id and chunks[-1].choices[0].delta.content == ""
+
+
+async def test_mid_stream_error_async_and_fim(openai_server, mistral_client):
+    openai_server.on("chat.completions.create").respond(stream_error(after=1))
+    stream = await mistral_client.chat.stream_async(model="mistral-small-latest", messages=USER)
+    assert [event.data.choices[0].finish_reason async for event in stream] == [None, "error"]
+    openai_server.on("fim.complete").respond(stream_error(after=2))
+    stream = await mistral_client.fim.stream_async(model="codestral-latest", prompt="def add(a, b):")
+    assert [event.data.choices[0].finish_reason async for event in stream] == [None, None, "error"]
+
+
+def test_mid_stream_error_through_the_openai_sdk(openai_server):
+    openai_server.on("chat.completions.create").respond(stream_error(after=2))
+    chunks = list(openai_server.client().chat.completions.create(model="mistral-small-latest", messages=USER, stream=True))
+    assert [c.choices[0].finish_reason for c in chunks] == [None, None, "error"]
 
 
 # -- scripting through the mistralai SDK ----------------------------------------------------------

@@ -206,15 +206,32 @@ def test_embeddings_refuse_what_together_refuses(oa, extra, names):
     with pytest.raises(openai.BadRequestError) as caught:
         oa.embeddings.create(model=EMBED, input="red apples", encoding_format="float", **extra)
     assert caught.value.status_code == 400
-    body = caught.value.response.json()
-    assert body["error"]["message"] == f"Unrecognized request arguments supplied: {names}"
-    assert TOGETHER_ID.match(body["id"])
+    # Together's body for this error is the message alone (infiniflow/ragflow#18584): no id, type, param, code.
+    assert caught.value.response.json() == {"error": {"message": f"Unrecognized request arguments supplied: {names}"}}
+    assert caught.value.body == {"message": f"Unrecognized request arguments supplied: {names}"}
+    assert (caught.value.type, caught.value.param, caught.value.code) == (None, None, None)
 
 
 def test_embeddings_refuse_extra_body_through_together_sdk(tg):
     with pytest.raises(together.BadRequestError) as caught:
-        tg.embeddings.create(model=EMBED, input="red apples", extra_body={"dimensions": 256})
-    assert caught.value.body["error"]["message"] == "Unrecognized request arguments supplied: dimensions"
+        tg.embeddings.create(model=EMBED, input="red apples", extra_body={"drop_params": True})
+    assert caught.value.status_code == 400
+    assert caught.value.body == {"error": {"message": "Unrecognized request arguments supplied: drop_params"}}
+    # what infiniflow/ragflow#18584 quotes, word for word
+    assert str(caught.value) == "Error code: 400 - {'error': {'message': 'Unrecognized request arguments supplied: drop_params'}}"
+
+
+async def test_embeddings_refuse_extra_body_through_async_together_sdk(atg):
+    with pytest.raises(together.BadRequestError) as caught:
+        await atg.embeddings.create(model=EMBED, input="red apples", extra_body={"dimensions": 256, "user": "u-1"})
+    assert caught.value.body == {"error": {"message": "Unrecognized request arguments supplied: dimensions, user"}}
+
+
+def test_other_errors_keep_togethers_envelope_with_id(tg):
+    with pytest.raises(together.NotFoundError) as caught:
+        tg.embeddings.create(model="BAAI/bge-small-en-v9", input="red apples")
+    assert set(caught.value.body) == {"id", "error"} and TOGETHER_ID.match(caught.value.body["id"])
+    assert set(caught.value.body["error"]) == {"message", "type", "param", "code"}
 
 
 def test_m2_bert_replies_without_usage(tg):
