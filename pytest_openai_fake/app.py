@@ -324,7 +324,7 @@ class FakeApp:
         if outcome.kind == "raw":
             return Reply.json(outcome.reply, status=outcome.status, headers=outcome.headers)
         if outcome.kind == "reply":
-            ctx.reply = self._reply_data(ctx, outcome.reply)
+            ctx.reply = self._reply_data(outcome.reply)
         result = route.handler(ctx, **values)
         if outcome.kind == "patch":
             if not isinstance(result, dict):
@@ -340,18 +340,16 @@ class FakeApp:
                     raise _ScriptFailure(f"the dict reply makes an invalid {route.response.__name__}: {exc}") from None
         return result
 
-    def _reply_data(self, ctx: Ctx, reply: Any) -> dict[str, Any]:
-        """A scripted reply as the plain data handlers read (``Ctx.reply``), with fresh call ids."""
+    @staticmethod
+    def _reply_data(reply: Any) -> dict[str, Any]:
+        """A scripted reply as the plain data handlers read (``Ctx.reply``); a tool call without
+        an ``id`` keeps ``None``, for the handler to give each choice a fresh one."""
         if isinstance(reply, str):
             reply = message(reply)
         elif isinstance(reply, ToolCall):
             reply = message(tool_calls=[reply])
         assert isinstance(reply, Message)
-        data = reply.to_data()
-        for call in data["tool_calls"]:
-            if call["id"] is None:
-                call["id"] = ctx.ids.next("call_")
-        return data
+        return reply.to_data()
 
     def _authenticate(self, request: FakeRequest) -> None:
         header = request.environ.get("HTTP_AUTHORIZATION", "").strip()

@@ -20,7 +20,7 @@ from openai.types.chat import ChatCompletion
 from werkzeug.wrappers import Response
 
 from .. import errors
-from ..determinism import count_tokens, digest, generate_text, stable_json, tokenize
+from ..determinism import IdSequence, count_tokens, digest, generate_text, stable_json, tokenize
 from ..determinism.schema import SchemaError, generate_instance
 from ..routing import Ctx, Resource
 from ..streaming import Chunks, sse_response
@@ -61,7 +61,7 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     for index in range(n):
         basis = digest(prompt.hex(), index)
         if ctx.reply is not None:
-            turn = Turn.from_reply(ctx.reply, basis)
+            turn = Turn.from_reply(ctx.reply, basis, ctx.ids)
         else:
             last = messages[-1] if isinstance(messages[-1], dict) else {}
             turn = default_turn(
@@ -130,8 +130,10 @@ class Turn:
         self.finish_reason = finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
     @classmethod
-    def from_reply(cls, reply: dict[str, Any], seed: bytes) -> Turn:
-        calls = [dict(call) for call in reply["tool_calls"]]
+    def from_reply(cls, reply: dict[str, Any], seed: bytes, ids: IdSequence) -> Turn:
+        """A scripted reply as a turn; a call the script gave no id gets a fresh one per turn
+        (so the choices of ``n > 1`` never share one)."""
+        calls = [{**call, "id": call["id"] or ids.next("call_")} for call in reply["tool_calls"]]
         return cls(seed, content=reply["content"], refusal=reply["refusal"], tool_calls=calls, finish_reason=reply["finish_reason"])
 
     def limited(self, limit: int | None, stops: list[str]) -> Turn:

@@ -225,7 +225,7 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     basis = digest("responses", model, body.get("instructions"), [_content_only(item) for item in context])
     last_text, after_result = _last_user_text(context), bool(inputs) and inputs[-1].get("type") in ("function_call_output", "custom_tool_call_output")
     if ctx.reply is not None:
-        turn = Turn.from_reply(ctx.reply, basis)
+        turn = Turn.from_reply(ctx.reply, basis, ctx.ids)
     else:
         turn = default_turn(ctx, tools, output_format, basis, last_text=last_text, after_result=after_result)
     limit = body.get("max_output_tokens")

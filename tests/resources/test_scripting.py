@@ -378,6 +378,20 @@ def test_tool_call_with_given_id_and_raw_arguments(openai_server, client):
     assert call.id == "call_fixed" and call.function.arguments == '{"broken": '
 
 
+def test_each_choice_gets_its_own_tool_call_id(openai_server, client):
+    # Regression: with n > 1 every choice carried the same fresh id.
+    openai_server.on(CHAT).respond(tool_call("get_weather", {"city": "Paris"}))
+    ids = [c.message.tool_calls[0].id for c in chat(client, n=3).choices]
+    assert len(set(ids)) == 3 and all(i.startswith("call_") for i in ids)
+    streamed = {d.id for c in chat(client, n=2, stream=True) for ch in c.choices for d in ch.delta.tool_calls or [] if d.id}
+    assert len(streamed) == 2
+
+
+def test_a_given_tool_call_id_is_kept_in_every_choice(openai_server, client):
+    openai_server.on(CHAT).respond(tool_call("f", {}, id="call_fixed"))
+    assert [c.message.tool_calls[0].id for c in chat(client, n=2).choices] == ["call_fixed", "call_fixed"]
+
+
 def test_streamed_tool_calls_arrive_as_argument_deltas(openai_server, client):
     arguments = {"city": "Paris", "days": 3, "units": "metric", "details": ["wind", "rain"]}
     openai_server.on(CHAT).respond(tool_calls(tool_call("get_weather", arguments), tool_call("get_time", {"tz": "CET"})))
