@@ -114,7 +114,9 @@ class FakeOpenAI:
 
         ``models``: only these models exist. ``strict``: whether problems (a request no route
         matches, an exception inside the fake) fail the test; on by default. ``deployments``:
-        deployment name -> model id for Azure-style paths (added to the provider's own).
+        deployment name -> model id for Azure-style paths: once a test configures any, only
+        those exist (a later call adds more); without any, every catalog model is a deployment
+        of its own name.
         """
         with self.app.lock:
             if models is not None:

@@ -210,8 +210,9 @@ class FakeServers:
     """The fake servers of one test, one per provider: ``openai_servers["mistral"]``.
 
     Each is reset for the test the first time the test asks for it; the test's ``openai_fake``
-    marker configures the one of its ``provider`` (``openai_server``). Problems of every server
-    the test used fail it at teardown.
+    marker configures the one of its ``provider`` (``openai_server``), and its ``deployments``
+    every server whose requests name deployments (Azure). Problems of every server the test used
+    fail it at teardown.
     """
 
     def __init__(self, config: pytest.Config, node: pytest.Item, options: dict[str, Any]) -> None:
@@ -229,8 +230,10 @@ class FakeServers:
         fake = _session_server(self._config, provider)
         fake.reset()
         if provider == self._options["provider"]:
-            fake.configure(models=self._options["models"], strict=self._options["strict"], deployments=self._options["deployments"])
+            fake.configure(models=self._options["models"], strict=self._options["strict"])
             _install_scripts(fake.on, self._options, self._node)
+        if fake.provider.serves_deployments and self._options["deployments"] is not None:
+            fake.configure(deployments=self._options["deployments"])  # also a Mistral test's Azure server
         self._used[provider] = fake
         return fake
 

@@ -58,6 +58,12 @@ class Provider:
     #: What ``FakeOpenAI.client()`` builds: ``"openai"`` (``OpenAI(base_url=...)``) or ``"azure"``.
     client_kind: str = "openai"
 
+    @property
+    def serves_deployments(self) -> bool:
+        """Whether requests name a deployment (a ``<deployment>`` mount): the marker's
+        ``deployments=`` configure this provider's server, whichever provider the marker names."""
+        return any("<deployment>" in mount for mount in self.mounts)
+
     def card(self, model_id: str) -> ModelCard | None:
         return next((card for card in self.catalog if card.id == model_id), None)
 

@@ -45,6 +45,29 @@ def test_marker_provider_and_several_servers(pytester: pytest.Pytester):
     result.assert_outcomes(passed=4)
 
 
+def test_marker_deployments_reach_the_azure_server_of_any_test(pytester: pytest.Pytester):
+    # Regression: deployments= was applied only when the marker's provider was azure.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        @pytest.mark.openai_fake(deployments={"bot": "gpt-4o-mini"})
+        def test_openai_marker(azure_openai_client):
+            assert azure_openai_client.chat.completions.create(model="bot", messages=MESSAGES).model == "gpt-4o-mini"
+
+        @pytest.mark.openai_fake(provider="mistral", deployments={"bot": "gpt-4o"})
+        def test_mistral_marker_and_azure(openai_servers):
+            azure = openai_servers["azure"].client()
+            assert azure.chat.completions.create(model="bot", messages=MESSAGES).model == "gpt-4o"
+            assert "bot" not in openai_servers["mistral"].state.deployments
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
 def test_problems_of_any_provider_fail_the_test(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
