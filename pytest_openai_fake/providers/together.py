@@ -213,6 +213,20 @@ CATALOG: tuple[ModelCard, ...] = (
         "meta-llama/Llama-2-70b-hf", 1689720415, "language", "LLaMA-2 (70B)", "Meta",
         link=_HF + "api/models/meta-llama/Llama-2-70b-hf", license="llama2", context_length=4096, price=(0.9, 0.9),
     ),
+    # The other completion models the together SDK's ``CompletionCreateParams.model`` names; their
+    # ``created`` is the model's release date (they were not in the model list read in 2025).
+    _model(
+        "mistralai/Mistral-7B-v0.1", 1695772800, "language", "Mistral (7B)", "mistralai",
+        link=_HF + "mistralai/Mistral-7B-v0.1", license="apache-2.0", context_length=8192, price=(0.2, 0.2),
+    ),
+    _model(
+        "mistralai/Mixtral-8x7B-v0.1", 1702252800, "language", "Mixtral-8x7B (46.7B)", "mistralai",
+        link=_HF + "mistralai/Mixtral-8x7B-v0.1", license="apache-2.0", context_length=32768, price=(0.6, 0.6),
+    ),
+    _model(
+        "Meta-Llama/Llama-Guard-7b", 1701907200, "moderation", "Llama Guard (7B)", "Meta",
+        link=_HF + "meta-llama/LlamaGuard-7b", license="llama2", context_length=4096, price=(0.2, 0.2),
+    ),
     # moderation (safety models: chat completions, or ``safety_model=``)
     _model(
         "meta-llama/Llama-Guard-4-12B", 1746038486, "moderation", "Llama Guard 4 12B", "Meta",

@@ -146,6 +146,36 @@ def test_completions_through_together_sdk(tg):
     assert chunks[-2].finish_reason == "length" and chunks[-1].usage.completion_tokens == 8
 
 
+def sdk_model_ids(module: str, params: str) -> list[str]:
+    """The model ids a together SDK params TypedDict names in its ``model`` Literal."""
+    import importlib
+    import typing
+
+    from pytest_openai_fake.providers.openai import literal_strings
+
+    hints = typing.get_type_hints(getattr(importlib.import_module(module), params), include_extras=True)
+    return literal_strings(hints["model"])
+
+
+@pytest.mark.parametrize("model", sdk_model_ids("together.types.completion_create_params", "CompletionCreateParamsBase"))
+def test_every_completion_model_the_sdk_names_completes(tg, model):
+    # Regression: mistralai/Mixtral-8x7B-v0.1 and others the SDK offers were Together's 404.
+    reply = tg.completions.create(model=model, prompt="The capital of France is", max_tokens=4)
+    assert reply.model == model and reply.choices[0].text
+
+
+@pytest.mark.parametrize(
+    ("module", "params"),
+    [
+        ("together.types.embedding_create_params", "EmbeddingCreateParams"),
+        ("together.types.image_generate_params", "ImageGenerateParams"),
+    ],
+)
+def test_every_embedding_and_image_model_the_sdk_names_is_listed(openai_server, module, params):
+    missing = [model for model in sdk_model_ids(module, params) if model not in openai_server.state.models]
+    assert not missing
+
+
 async def test_async_completions(atg):
     reply = await atg.completions.create(model=CHAT, prompt="Once upon a time", max_tokens=4)
     stream = await atg.completions.create(model=CHAT, prompt="Once upon a time", max_tokens=4, stream=True)
