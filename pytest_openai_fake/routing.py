@@ -8,6 +8,7 @@ name is the SDK call path; capture, scripting, faults and the coverage table all
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -139,17 +140,39 @@ class Ctx:
                 self._body = {}
             else:
                 try:
-                    self._body = json.loads(raw, parse_constant=_reject_constant)
+                    body = json.loads(raw, parse_constant=_reject_constant)
+                    if _SURROGATE_ESCAPE.search(raw) is not None:
+                        _reject_lone_surrogates(body)
                 except (ValueError, RecursionError):
                     # RecursionError: arrays or objects nested deeper than Python's stack allows
                     # (``[[[...]]]`` 5000 deep). The real API's depth limit is not published; a
                     # body the fake cannot read gets the unparseable-body 400, not a 500.
                     raise errors.invalid_json() from None
+                self._body = body
         return self._body
 
     def require_model(self, model: str) -> None:
         """404 ``model_not_found`` unless ``model`` is in this test's catalog."""
         self.state.models.require(model)
+
+
+#: A ``\uD800``-``\uDFFF`` escape: only a body with one can hold a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _reject_lone_surrogates(value: Any) -> None:
+    """A string with an unpaired surrogate escape (``"\ud800"``) is no Unicode text: JSON parsers
+    that decode to UTF-8 (serde_json, Go's) refuse it, so it gets the unparseable-body 400. (No
+    public report of the real API's reply was found.) Walked only when the body has such an escape."""
+    if isinstance(value, str):
+        value.encode()  # UnicodeEncodeError is a ValueError
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_lone_surrogates(key)
+            _reject_lone_surrogates(item)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_lone_surrogates(item)
 
 
 def _reject_constant(name: str) -> Any:

@@ -104,11 +104,11 @@ SUITE: tuple[SuiteFile, ...] = (
             "test_streaming_response_edit_overload_2": "uploads b'Example data' (octet-stream): the real API 400s",
             "test_method_edit_with_all_params_overload_2": "uploads b'Example data' (octet-stream): the real API 400s",
             "test_method_generate_with_all_params_overload_1": (
-                "sends response_format and style to gpt-image-2.5-flare: the real API answers 400 "
+                "sends response_format and style to a gpt-image model: the real API answers 400 "
                 "\"Unknown parameter: 'response_format'.\""
             ),
             "test_method_generate_with_all_params_overload_2": (
-                "sends response_format and style to gpt-image-2.5-flare: the real API answers 400 "
+                "sends response_format and style to a gpt-image model: the real API answers 400 "
                 "\"Unknown parameter: 'response_format'.\""
             ),
         },

@@ -105,6 +105,29 @@ async def test_async_nan_is_not_json(async_client):
     assert caught.value.body == UNPARSEABLE
 
 
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        ("/embeddings", b'{"model": "text-embedding-3-small", "input": "\\ud800"}'),
+        ("/completions", b'{"model": "gpt-3.5-turbo-instruct", "prompt": "x \\udc00 y"}'),
+        ("/moderations", b'{"input": ["fine", "\\uDBFF"]}'),
+        ("/images/generations", b'{"model": "dall-e-2", "prompt": "a cat", "user": "\\ud800"}'),
+        ("/chat/completions", b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "metadata": {"\\ud800": "v"}}'),
+    ],
+)
+def test_a_lone_surrogate_is_the_unparseable_json_400(client, path, content):
+    # Regression: a lone surrogate escape (which the SDK cannot send, but ASCII-escaping JSON
+    # writers can) crashed the fake with a UnicodeEncodeError: a 500 that failed the test.
+    with pytest.raises(openai.BadRequestError) as caught:
+        post_raw(client, path, content)
+    assert caught.value.body == UNPARSEABLE
+
+
+def test_an_escaped_surrogate_pair_is_text(client):
+    body = b'{"model": "text-embedding-3-small", "input": "smile \\ud83d\\ude00", "encoding_format": "float"}'
+    assert len(post_raw(client, "/embeddings", body)["data"][0]["embedding"]) == 1536
+
+
 def test_raw_json_within_limits_still_answers(client):
     body = b'{"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "temperature": 1e0, "stop": ["x"]}'
     assert post_raw(client, "/completions", body)["object"] == "text_completion"
