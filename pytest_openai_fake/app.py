@@ -12,6 +12,7 @@ raises them at the end of the test that caused them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import threading
@@ -34,7 +35,9 @@ from .resources import ALL_RESOURCES
 from .routing import Ctx, FakeRequest, Resource, Route, build_map
 from .scripting import (
     DEFAULT,
+    NOTHING_CHOSEN,
     Call,
+    Chosen,
     Message,
     Outcome,
     Script,
@@ -219,19 +222,27 @@ class FakeApp:
         route = self.routes[endpoint]
         script: Script | None = None
         outcome: Outcome | None = None
+        chosen = NOTHING_CHOSEN
         try:
             self._authenticate(request)
             ctx = Ctx(request, self.state, self.clock, self.ids, self.provider, endpoint, deployment=values.pop("deployment", None))
             if self.provider.check is not None:
                 self.provider.check(ctx)
             if self.scripts:
-                script, outcome = self._choose(ctx, request, route, cancel)
+                chosen = self._choose(ctx, request, route, cancel)
+                script, outcome = chosen.script, chosen.outcome
             result = self._run(ctx, route, values, outcome)
             if not isinstance(result, (Response, Reply)) and self.provider.decorate is not None:
                 result = self.provider.decorate(endpoint, result)
         except errors.DropConnection:
             raise
         except errors.OpenAIError as exc:
+            if outcome is not None and outcome.fault is None:
+                # The fake's own checks refused the call (a bad request): no model would have
+                # answered it, so a ``once`` reply is kept for the next call, and the script
+                # does not count the call.
+                chosen.give_back()
+                return endpoint, self._error(exc), None, None
             return endpoint, self._error(exc), script, outcome
         except _ScriptFailure as exc:  # the test's script can't be followed: fail the test
             self._problem("script", f"{request.method} {request.path} ({endpoint}): {exc}", exc.detail)
@@ -244,8 +255,8 @@ class FakeApp:
             return endpoint, result, script, outcome
         return endpoint, Reply.json(result), script, outcome
 
-    def _choose(self, ctx: Ctx, request: FakeRequest, route: Route, cancel: threading.Event) -> tuple[Script | None, Outcome | None]:
-        """The script and outcome for this call (callables called), or (None, None) for the default.
+    def _choose(self, ctx: Ctx, request: FakeRequest, route: Route, cancel: threading.Event) -> Chosen:
+        """The script and outcome for this call (callables called); neither for the default.
 
         ``match=`` predicates and reply functions run with the lock released (a slow one holds up
         no other call); the request they get is built under it. If the test ended meanwhile
@@ -271,13 +282,14 @@ class FakeApp:
             return pending[0]
 
         try:
-            script, outcome = self.scripts.choose(Call(route.endpoint, body, stream), captured)
+            chosen = self.scripts.choose(Call(route.endpoint, body, stream), captured)
         except Exception as exc:
             self._check_current(cancel)
             raise _ScriptFailure(f"a match= predicate raised {exc!r}", "".join(traceback.format_exception(exc))) from None
         self._check_current(cancel)
+        script, outcome = chosen.script, chosen.outcome
         if script is None:
-            return None, None
+            return chosen
         if outcome is None:
             raise _ScriptFailure(f"{script!r} is strict and has no replies left for this call (call {script.call_count + 1})")
         if outcome.kind == "call":
@@ -304,7 +316,7 @@ class FakeApp:
                 check_outcome(outcome, route, stream=True)  # a script without stream= met a stream
             except ScriptError as exc:
                 raise _ScriptFailure(f"{script!r}: {exc}") from None
-        return script, outcome
+        return dataclasses.replace(chosen, outcome=outcome)
 
     @staticmethod
     def _check_current(cancel: threading.Event) -> None:

@@ -745,6 +745,7 @@ class Script:
         self.strict = strict
         self.name = name
         self._queue: list[Outcome] = []
+        self._last_once: Outcome | None = None  # the ``once`` reply the last ``_take`` used
         self._always: Outcome | None = None
         self._latency: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._scripted = False  # once() or respond() was called
@@ -845,8 +846,9 @@ class Script:
 
     def _take(self) -> Outcome | None:
         """The next outcome, or None when used up (the caller decides: fall through or fail)."""
+        self._last_once = None
         if self._queue:
-            outcome = self._queue.pop(0)
+            outcome = self._last_once = self._queue.pop(0)
         elif self._always is not None:
             outcome = self._always
         elif not self._scripted and any(self._latency):
@@ -854,6 +856,11 @@ class Script:
         else:
             return None
         return self._with_latency(outcome)
+
+    def _give_back(self, once: Outcome) -> None:
+        """Put a ``once`` reply back first in line: the call it was taken for was refused by
+        the fake's own checks (a 4xx), so no model would have answered it."""
+        self._queue.insert(0, once)
 
     def _with_latency(self, outcome: Outcome) -> Outcome:
         delay, first, per = self._latency
@@ -887,6 +894,23 @@ class Script:
         if self.match is not None:
             where.append("match=...")
         return f"<Script {self.name} on({', '.join(where)})>"
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """What ``Scripts.choose`` picked: the script, its outcome, and the ``once`` reply it came
+    from (None for ``respond`` and latency-only answers), to give back if the call is refused."""
+
+    script: Script | None
+    outcome: Outcome | None
+    once: Outcome | None = None
+
+    def give_back(self) -> None:
+        if self.script is not None and self.once is not None:
+            self.script._give_back(self.once)
+
+
+NOTHING_CHOSEN = Chosen(None, None)
 
 
 @contextmanager
@@ -963,8 +987,9 @@ class Scripts:
             )
         return outcome
 
-    def choose(self, call: Call, request: Callable[[], CapturedRequest]) -> tuple[Script | None, Outcome | None]:
-        """The script answering ``call`` and its outcome; ``(script, None)`` for an exhausted strict one.
+    def choose(self, call: Call, request: Callable[[], CapturedRequest]) -> Chosen:
+        """The script answering ``call`` and its outcome; no outcome for an exhausted strict one;
+        neither when no script answers.
 
         Called holding ``lock``. A ``match=`` predicate runs with the lock released, so a slow one
         holds up no other call; a script removed meanwhile (``clear()``, a reset) answers nothing.
@@ -981,10 +1006,10 @@ class Scripts:
                     continue
             outcome = script._take()
             if outcome is not None:
-                return script, outcome
+                return Chosen(script, outcome, script._last_once)
             if script.strict:
-                return script, None
-        return None, None
+                return Chosen(script, None)
+        return Chosen(None, None)
 
     def unconsumed(self) -> list[Script]:
         return [s for s in self._scripts if s.pending]

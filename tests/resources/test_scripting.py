@@ -20,6 +20,7 @@ from pytest_openai_fake import (
     ScriptError,
     content_filter,
     custom_tool_call,
+    error,
     message,
     raw,
     refusal,
@@ -331,6 +332,43 @@ def test_a_reset_during_a_reply_function_drops_the_call(openai_server):
 
 
 @pytest.mark.openai_fake(strict=False)
+def test_a_call_the_fake_refuses_uses_no_reply(openai_server, client):
+    # Regression: a bad request (answered 400 by the fake's own checks) used up a once reply.
+    script = openai_server.on(CHAT).once("first", "second")
+    with pytest.raises(openai.BadRequestError):
+        chat(client, n=0)
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="no-such-model", messages=ASK)
+    assert script.pending == 2 and script.call_count == 0
+    assert [chat(client).choices[0].message.content for _ in range(2)] == ["first", "second"]
+    assert [r.status for r in openai_server.requests] == [400, 404, 200, 200]
+
+
+def test_a_refused_call_keeps_the_reply_function_for_the_next(openai_server, client):
+    seen = []
+    openai_server.on(CHAT).once(lambda request: seen.append(request.json["n"]) or f"n={request.json['n']}")
+    with pytest.raises(openai.BadRequestError):
+        chat(client, n=0)
+    assert chat(client, n=1).choices[0].message.content == "n=1"
+    assert seen == [0, 1]  # the function ran for both; only the answered call used it up
+
+
+async def test_async_responses_refused_call_uses_no_reply(openai_server, async_client):
+    openai_server.on("responses.create").once("SCRIPTED")
+    with pytest.raises(openai.BadRequestError):
+        await async_client.responses.create(
+            model="gpt-4o", input=[{"type": "function_call_output", "call_id": "call_x", "output": "o"}]
+        )
+    assert (await async_client.responses.create(model="gpt-4o", input="hi")).output_text == "SCRIPTED"
+
+
+def test_scripted_faults_are_used_up_by_the_calls_they_fail(openai_server, client):
+    openai_server.on(CHAT).once(error(400, "scripted"), "after")
+    with pytest.raises(openai.BadRequestError, match="scripted"):
+        chat(client)
+    assert chat(client).choices[0].message.content == "after"
+
+
 def test_strict_script_fails_a_call_beyond_its_replies(openai_server, client):
     openai_server.on(CHAT, strict=True).once("only one")
     assert chat(client).choices[0].message.content == "only one"
