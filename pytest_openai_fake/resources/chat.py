@@ -137,8 +137,15 @@ class Turn:
         return cls(seed, content=reply["content"], refusal=reply["refusal"], tool_calls=calls, finish_reason=reply["finish_reason"])
 
     def limited(self, limit: int | None, stops: list[str]) -> Turn:
-        """Cut the text at the first stop sequence and at ``limit`` tokens, as the model would."""
-        if self.content is None or self.tool_calls:
+        """Cut the text at the first stop sequence and at ``limit`` tokens, as the model would.
+
+        Tool calls count toward ``limit`` too (name and arguments, in order): the call that
+        crosses it keeps the arguments that fit, marked ``"cut"`` (they are not valid JSON, as
+        from the real API), later calls are dropped, and the turn finishes with ``length``.
+        """
+        if self.tool_calls:
+            return self._calls_limited(limit)
+        if self.content is None:
             return self
         text = self.content
         cut = min((pos for pos in (text.find(s) for s in stops) if pos >= 0), default=-1)
@@ -152,6 +159,23 @@ class Turn:
             self.finish_reason = "length"
         self.content = text
         self._tokens = tokens
+        return self
+
+    def _calls_limited(self, limit: int | None) -> Turn:
+        if limit is None:
+            return self
+        budget, kept = limit, []
+        for call in self.tool_calls:
+            name_tokens = count_tokens(call["name"])
+            arguments = tokenize(call["arguments"])
+            if name_tokens + len(arguments) <= budget:
+                kept.append(call)
+                budget -= name_tokens + len(arguments)
+                continue
+            if budget > name_tokens:
+                kept.append({**call, "arguments": "".join(arguments[: budget - name_tokens]), "cut": True})
+            self.tool_calls, self.finish_reason = kept, "length"
+            break
         return self
 
     @property
@@ -169,7 +193,7 @@ class Turn:
 
     def message(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.content, "refusal": self.refusal, "annotations": []}
-        if self.function_call:
+        if self.function_call and self.tool_calls:
             call = self.tool_calls[0]
             message["function_call"] = {"name": call["name"], "arguments": call["arguments"]}
         elif self.tool_calls:

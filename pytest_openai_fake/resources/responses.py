@@ -231,8 +231,7 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     limit = body.get("max_output_tokens")
 
     partials: dict[str, list[str]] = {}
-    output, visible_tokens, incomplete = _output(ctx, body, model, turn, basis, last_text, limit, partials)
-    reasoning_tokens = max(16, 2 * visible_tokens) if _reasons(model) else 0
+    output, visible_tokens, reasoning_tokens, incomplete = _output(ctx, body, model, turn, basis, last_text, limit, partials)
     usage = {
         "input_tokens": _count_input(context, body.get("instructions"), body.get("tools")),
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
@@ -443,16 +442,31 @@ def _output(
     last_text: str,
     limit: int | None,
     partials: dict[str, list[str]],
-) -> tuple[list[dict[str, Any]], int, str | None]:
-    """The output items, the visible output tokens, and why it is incomplete (if it is):
-    ``max_output_tokens`` cut it, or a scripted ``content_filter()`` stopped it.
-    ``partials`` gets the streamed partial images of each ``image_generation_call``."""
+) -> tuple[list[dict[str, Any]], int, int, str | None]:
+    """The output items, the visible and the reasoning output tokens, and why it is incomplete
+    (if it is): ``max_output_tokens`` cut it, or a scripted ``content_filter()`` stopped it.
+    ``partials`` gets the streamed partial images of each ``image_generation_call``.
+
+    ``max_output_tokens`` bounds reasoning and visible tokens together, as in the real API: a
+    reasoning model thinks first (``max(16, 2 × visible)`` tokens), and when that alone reaches
+    the limit the output is the ``reasoning`` item only. Function-call arguments count as output.
+    """
     include = set(body.get("include") or [])
     items: list[dict[str, Any]] = []
-    if _reasons(model):
-        items.append({"id": ctx.ids.next("rs_"), "type": "reasoning", "summary": []})
     builtins = [call for call in turn.tool_calls if call["type"] == "builtin"]
     calls = [call for call in turn.tool_calls if call["type"] != "builtin"]
+    if builtins and not calls and turn.content is None and turn.refusal is None:
+        turn = Turn(basis, content=generate_text(basis))
+    turn.tool_calls = calls
+    filtered = "content_filter" if turn.finish_reason == "content_filter" else None
+    reasoning = 0
+    if _reasons(model):
+        items.append({"id": ctx.ids.next("rs_"), "type": "reasoning", "summary": []})
+        reasoning = max(16, 2 * turn.token_count)
+        if limit is not None and reasoning >= limit:
+            return items, 0, limit, "max_output_tokens"  # the limit was reached while reasoning
+        if limit is not None:
+            limit -= reasoning
     annotations: list[dict[str, Any]] = []
     for call in builtins:
         item, cited = _builtin_item(ctx, call["name"], last_text, basis, include)
@@ -460,20 +474,17 @@ def _output(
             partials[item["id"]] = _partial_images(body, basis)
         items.append(item)
         annotations.extend(cited)
-    tokens = 0
-    for call in calls:
-        call_id = call["id"] if call["id"] and call["id"].startswith("call_") else ctx.ids.next("call_")
-        if call["type"] == "custom":
-            items.append({"id": ctx.ids.next("ctc_"), "type": "custom_tool_call", "call_id": call_id, "name": call["name"], "input": call["arguments"], "status": "completed"})
-        else:
-            items.append({"id": ctx.ids.next("fc_"), "type": "function_call", "call_id": call_id, "name": call["name"], "arguments": call["arguments"], "status": "completed"})
-        tokens += count_tokens(call["name"]) + count_tokens(call["arguments"])
-    filtered = "content_filter" if turn.finish_reason == "content_filter" else None
-    if calls:
-        return items, tokens, filtered
-    if builtins and turn.content is None and turn.refusal is None:
-        turn = Turn(basis, content=generate_text(basis))
     turn.limited(limit, [])
+    if calls:
+        for call in turn.tool_calls:
+            call_id = call["id"] if call["id"] and call["id"].startswith("call_") else ctx.ids.next("call_")
+            status = "incomplete" if call.get("cut") else "completed"
+            if call["type"] == "custom":
+                items.append({"id": ctx.ids.next("ctc_"), "type": "custom_tool_call", "call_id": call_id, "name": call["name"], "input": call["arguments"], "status": status})
+            else:
+                items.append({"id": ctx.ids.next("fc_"), "type": "function_call", "call_id": call_id, "name": call["name"], "arguments": call["arguments"], "status": status})
+        return items, turn.token_count, reasoning, "max_output_tokens" if turn.finish_reason == "length" else filtered
+    tokens = 0
     message = {"id": ctx.ids.next("msg_"), "type": "message", "role": "assistant", "status": "completed", "content": []}
     if turn.refusal is not None:
         message["content"].append({"type": "refusal", "refusal": turn.refusal})
@@ -487,7 +498,7 @@ def _output(
     if incomplete:
         message["status"] = "incomplete"
     items.append(message)
-    return items, tokens, incomplete
+    return items, tokens, reasoning, incomplete
 
 
 def _builtin_item(ctx: Ctx, name: str, query: str, basis: bytes, include: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

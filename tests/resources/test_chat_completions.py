@@ -230,3 +230,24 @@ def test_requests_are_captured(openai_server: FakeOpenAI, openai_client):
     assert last.json["temperature"] == 0.2
     assert last.status == 200
     assert last.headers["authorization"].startswith("Bearer ")
+
+
+def test_max_tokens_cuts_tool_call_arguments(client):
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "file_report",
+            "parameters": {"type": "object", "properties": {k: {"type": "string"} for k in "abcdefgh"}, "required": list("abcdefgh")},
+        },
+    }
+    ask = [{"role": "user", "content": "file_report please"}]
+    full = client.chat.completions.create(model="gpt-4o", messages=ask, tools=[tool], tool_choice="required")
+    [call] = full.choices[0].message.tool_calls
+    limit = full.usage.completion_tokens // 2
+    cut = client.chat.completions.create(model="gpt-4o", messages=ask, tools=[tool], tool_choice="required", max_tokens=limit)
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == limit
+    [partial] = cut.choices[0].message.tool_calls
+    assert call.function.arguments.startswith(partial.function.arguments) and partial.function.arguments != call.function.arguments
+    streamed = client.chat.completions.create(model="gpt-4o", messages=ask, tools=[tool], tool_choice="required", max_tokens=limit, stream=True)
+    pieces = [d.function.arguments or "" for c in streamed for ch in c.choices for d in ch.delta.tool_calls or []]
+    assert "".join(pieces) == partial.function.arguments

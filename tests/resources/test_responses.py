@@ -87,6 +87,48 @@ def test_max_output_tokens_makes_it_incomplete(client):
     assert len(openai_tokens(response.output_text)) == 16
 
 
+BIG_TOOL = {
+    "type": "function",
+    "name": "file_report",
+    "parameters": {
+        "type": "object",
+        "properties": {key: {"type": "string"} for key in "abcdefghij"},
+        "required": list("abcdefghij"),
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
+
+
+def test_max_output_tokens_counts_reasoning_tokens(client):
+    # Regression: reasoning tokens were added on top of the limit.
+    reasoned = create(client, model="o3", input="Tell me a long story.", max_output_tokens=16)
+    assert reasoned.status == "incomplete" and reasoned.incomplete_details.reason == "max_output_tokens"
+    assert [item.type for item in reasoned.output] == ["reasoning"]  # the limit came while it thought
+    assert reasoned.output_text == ""
+    assert reasoned.usage.output_tokens == reasoned.usage.output_tokens_details.reasoning_tokens == 16
+    unlimited = create(client, model="o3", input="Tell me a long story.")
+    roomy = create(client, model="o3", input="Tell me a long story.", max_output_tokens=unlimited.usage.output_tokens - 1)
+    assert roomy.status == "incomplete" and [item.type for item in roomy.output] == ["reasoning", "message"]
+    assert roomy.usage.output_tokens == unlimited.usage.output_tokens - 1
+    assert unlimited.output_text.startswith(roomy.output_text) and roomy.output_text != unlimited.output_text
+
+
+async def test_async_max_output_tokens_cuts_function_call_arguments(async_client):
+    full = await async_client.responses.create(model="gpt-4o", input="file_report please", tools=[BIG_TOOL], tool_choice="required")
+    [call] = full.output
+    assert call.status == "completed" and full.status == "completed"
+    limit = full.usage.output_tokens // 2
+    cut = await async_client.responses.create(
+        model="gpt-4o", input="file_report please", tools=[BIG_TOOL], tool_choice="required", max_output_tokens=limit
+    )
+    assert cut.status == "incomplete" and cut.incomplete_details.reason == "max_output_tokens"
+    [partial] = cut.output
+    assert partial.type == "function_call" and partial.status == "incomplete"
+    assert call.arguments.startswith(partial.arguments) and partial.arguments != call.arguments
+    assert cut.usage.output_tokens == limit
+
+
 def test_structured_output_parse(client):
     class Person(pydantic.BaseModel):
         name: str
