@@ -411,6 +411,8 @@ def _count_input(items: list[dict[str, Any]], instructions: Any, tools: Any) -> 
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output = item.get("output")
             total += MESSAGE_OVERHEAD + count_tokens(output if isinstance(output, str) else stable_json(output))
+        elif kind == "compaction":  # the context it stands for, as compact's output_tokens counted it
+            total += count_tokens(item.get("encrypted_content") or "")
     if tools:
         total += count_tokens(stable_json(tools))
     return total

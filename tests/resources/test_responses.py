@@ -327,6 +327,18 @@ def test_compact(client):
     assert compacted.output[-1].type == "compaction"
 
 
+def test_a_compaction_item_counts_as_its_summary(client):
+    # Regression: a compaction passed back counted no input tokens at all.
+    first = create(client, input="Remember this: the code word is heron.")
+    [item] = client.responses.compact(model="gpt-4o", previous_response_id=first.id).output
+    compaction = item.model_dump(exclude_none=True)
+    empty = client.responses.input_tokens.count(model="gpt-4o", input=[]).input_tokens
+    counted = client.responses.input_tokens.count(model="gpt-4o", input=[compaction]).input_tokens
+    assert counted == empty + len(openai_tokens(compaction["encrypted_content"]))
+    continued = create(client, input=[compaction, {"role": "user", "content": "What is the code word?"}])
+    assert continued.usage.input_tokens > counted
+
+
 def test_previous_response_and_conversation_are_exclusive(client):
     first = create(client, input="x")
     conversation = client.conversations.create()
