@@ -38,6 +38,7 @@ from .scripting import (
     NOTHING_CHOSEN,
     Call,
     Chosen,
+    Failure,
     Message,
     Outcome,
     Script,
@@ -360,7 +361,7 @@ class FakeApp:
             reply = message(reply)
         elif isinstance(reply, ToolCall):
             reply = message(tool_calls=[reply])
-        assert isinstance(reply, Message)
+        assert isinstance(reply, (Message, Failure))
         return reply.to_data()
 
     def _authenticate(self, request: FakeRequest) -> None:

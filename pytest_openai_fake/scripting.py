@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT",
+    "Failure",
     "Outcome",
     "Script",
     "ScriptError",
@@ -62,6 +63,7 @@ __all__ = [
     "delayed",
     "drop",
     "error",
+    "failed",
     "message",
     "outcome_from_spec",
     "raw",
@@ -182,6 +184,45 @@ def refusal(text: str = "I'm sorry, but I can't help with that.") -> Message:
 def content_filter(content: str = "") -> Message:
     """The reply is stopped by the content filter: ``finish_reason: "content_filter"``."""
     return message(content, finish_reason="content_filter")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A Responses API response that fails: ``status: "failed"`` with ``error`` (``failed()``)."""
+
+    message: str
+    code: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"content": None, "tool_calls": [], "refusal": None, "finish_reason": None, "error": {"code": self.code, "message": self.message}}
+
+
+#: The real API's text for a response that failed on its side (``code: "server_error"``).
+FAILED_MESSAGE = (
+    "An error occurred while processing your request. You can retry your request, or contact us "
+    "through our help center at help.openai.com if the error persists."
+)
+
+
+def failed(message: str = FAILED_MESSAGE, *, code: str = "server_error") -> Failure:
+    """The Responses API's failed response: ``status: "failed"``, ``error: {code, message}``, no
+    output. A plain call gets it with HTTP 200, a stream ends with ``response.failed``, a
+    background response fails when polled. ``code`` is one of the SDK's ``ResponseError`` codes."""
+    if not isinstance(message, str) or not message:
+        raise ScriptError(f"failed(): message must be a non-empty string, got {message!r}")
+    codes = _response_error_codes()
+    if codes and code not in codes:
+        raise ScriptError(f"failed(): code must be one of {', '.join(codes)}, got {code!r}")
+    return Failure(message, code)
+
+
+def _response_error_codes() -> tuple[str, ...]:
+    """The literal of the SDK's ``ResponseError.code`` (empty if this SDK has none)."""
+    try:
+        from openai.types.responses.response_error import ResponseError
+    except ImportError:  # pragma: no cover - an SDK without the Responses API
+        return ()
+    return tuple(typing.get_args(ResponseError.model_fields["code"].annotation))
 
 
 def _content_text(content: Any) -> str | None:
@@ -441,7 +482,7 @@ def to_outcome(reply: Any) -> Outcome:
     """Any accepted reply value as an ``Outcome`` (not yet checked against an endpoint)."""
     if isinstance(reply, Outcome):
         return reply
-    if isinstance(reply, (str, Message, ToolCall)):
+    if isinstance(reply, (str, Message, ToolCall, Failure)):
         return Outcome(kind="reply", reply=reply)
     if isinstance(reply, (list, tuple)) and reply and all(isinstance(r, ToolCall) for r in reply):
         return Outcome(kind="reply", reply=message(tool_calls=reply))
@@ -454,7 +495,7 @@ def to_outcome(reply: Any) -> Outcome:
         return Outcome(kind="call", reply=reply)
     raise ScriptError(
         f"cannot reply with {type(reply).__name__} {reply!r}: use a string, tool_call(...), message(...), "
-        "refusal(...), content_filter(...), a dict (merged into the response), raw(...), error(...), drop(), "
+        "refusal(...), content_filter(...), failed(...), a dict (merged into the response), raw(...), error(...), drop(), "
         "cut_stream(...), stream_error(...), delayed(...), DEFAULT, or a callable"
     )
 
@@ -486,7 +527,7 @@ def check_outcome(outcome: Outcome, route: Route, *, stream: bool | None = None)
     """
     endpoint = route.endpoint
     if outcome.kind == "reply":
-        kind = "text" if isinstance(outcome.reply, str) else "message"
+        kind = "text" if isinstance(outcome.reply, str) else "failure" if isinstance(outcome.reply, Failure) else "message"
         if kind not in route.replies:
             accepted = ", ".join(sorted(route.replies)) or "no reply content"
             raise ScriptError(
@@ -1043,7 +1084,7 @@ def outcome_from_spec(spec: Any) -> Outcome:
 
     ``"text"`` | ``{"content", "tool_calls": [{"name", "arguments", "id"?}], "refusal", "finish_reason"}``
     | ``{"error": {"status", "message", "type", "code", "param", "retry_after", "should_retry", "headers"}}``
-    | ``{"drop": true}`` | ``{"default": true}`` | ``{"patch": {...}}`` | ``{"json": ..., "status", "headers"}``
+    | ``{"failed": true | {"message", "code"}}`` (Responses) | ``{"drop": true}`` | ``{"default": true}`` | ``{"patch": {...}}`` | ``{"json": ..., "status", "headers"}``
     | ``{"cut_stream": N, "reply": spec}`` | ``{"stream_error": N, "error": {...}, "reply": spec}``
     | ``{"delay": {"seconds", "first_chunk", "per_chunk"}, "reply": spec}``.
     """
@@ -1078,6 +1119,13 @@ def outcome_from_spec(spec: Any) -> Outcome:
             return error(**fault)
         except TypeError as exc:
             raise ScriptError(f'"error": {exc}') from None
+    if "failed" in spec:
+        failure = spec["failed"]
+        if failure is True:
+            failure = {}
+        if not isinstance(failure, dict) or set(failure) - {"message", "code"}:
+            raise ScriptError('"failed" must be true or {"message", "code"}')
+        return Outcome(kind="reply", reply=failed(**failure))
     if spec.get("drop") is True:
         return drop()
     if spec.get("default") is True:

@@ -182,14 +182,7 @@ class StoredResponse:
         stage = (now - int(self.response["created_at"])) + self.polls
         if stage >= _FINAL_STAGE:
             return self.response
-        return {
-            **self.response,
-            "status": "queued" if stage == 0 else "in_progress",
-            "output": [],
-            "usage": None,
-            "completed_at": None,
-            "incomplete_details": None,
-        }
+        return {**self.response, **_NOT_YET, "status": "queued" if stage == 0 else "in_progress"}
 
     def finish(self) -> None:
         """A background response whose whole event stream was sent is done."""
@@ -202,7 +195,7 @@ class StoredResponse:
 # -- create ------------------------------------------------------------------------------------
 
 
-@responses.route("POST", "/responses", endpoint="responses.create", replies=("text", "message"), streams=True, response=ResponseModel)
+@responses.route("POST", "/responses", endpoint="responses.create", replies=("text", "message", "failure"), streams=True, response=ResponseModel)
 def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     body = ctx.json()
     stream = bool(body.get("stream"))
@@ -231,23 +224,28 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     limit = body.get("max_output_tokens")
 
     partials: dict[str, list[str]] = {}
-    output, visible_tokens, reasoning_tokens, incomplete = _output(ctx, body, model, turn, basis, last_text, limit, partials)
-    usage = {
-        "input_tokens": _count_input(context, body.get("instructions"), body.get("tools")),
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": visible_tokens + reasoning_tokens,
-        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
-    }
-    usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    failure = ctx.reply.get("error") if ctx.reply is not None else None  # a scripted failed()
+    usage: dict[str, Any] | None = None
+    if failure is None:
+        output, visible_tokens, reasoning_tokens, incomplete = _output(ctx, body, model, turn, basis, last_text, limit, partials)
+        usage = {
+            "input_tokens": _count_input(context, body.get("instructions"), body.get("tools")),
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": visible_tokens + reasoning_tokens,
+            "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        }
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    else:
+        output, incomplete = [], None
     now = ctx.clock.now()
     response = {
         "id": ctx.ids.next("resp_"),
         "object": "response",
         "created_at": now,
-        "completed_at": now,
-        "status": "incomplete" if incomplete else "completed",
+        "completed_at": None if failure else now,
+        "status": "failed" if failure else "incomplete" if incomplete else "completed",
         "background": bool(body.get("background")),
-        "error": None,
+        "error": failure,
         "incomplete_details": {"reason": incomplete} if incomplete else None,
         "instructions": body.get("instructions"),
         "max_output_tokens": limit,
@@ -291,8 +289,12 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     if stream:
         return sse_response(_events(response, queued=background, partials=partials), error_event=_error_event)
     if background:
-        return {**response, "status": "queued", "output": [], "usage": None, "completed_at": None, "incomplete_details": None}
+        return {**response, **_NOT_YET, "status": "queued"}
     return response
+
+
+#: What a response that has not finished yet shows of its result.
+_NOT_YET: dict[str, Any] = {"output": [], "usage": None, "completed_at": None, "incomplete_details": None, "error": None}
 
 
 def _validate(ctx: Ctx, body: dict[str, Any], params_type: type) -> None:
@@ -551,7 +553,7 @@ def _events(
     def emit(kind: str, **fields: Any) -> None:
         frames.append(event({"type": kind, **fields, "sequence_number": len(frames)}, name=kind))
 
-    start = {**response, "status": "in_progress", "output": [], "usage": None, "completed_at": None, "incomplete_details": None}
+    start = {**response, **_NOT_YET, "status": "in_progress"}
     if queued:
         waiting = {**start, "status": "queued"}
         emit("response.created", response=waiting)
@@ -565,8 +567,12 @@ def _events(
         return frames
     for index, item in enumerate(response["output"]):
         _item_events(emit, index, item, (partials or {}).get(item.get("id"), []))
-    emit("response.incomplete" if response["status"] == "incomplete" else "response.completed", response=response)
+    emit(_FINAL_EVENTS[response["status"]], response=response)
     return frames
+
+
+#: The last event of a stream, by the response's final status.
+_FINAL_EVENTS = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
 
 
 def _item_events(emit: Callable[..., None], index: int, item: dict[str, Any], partials: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 import pytest
@@ -227,10 +228,26 @@ def test_failed_test_report_lists_the_openai_calls(pytester: pytest.Pytester):
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_port(span: int = 1) -> int:
+    """A port such that it and the ``span - 1`` after it are free now. Chosen below Linux's
+    ephemeral range (32768+), so parallel tests' sockets cannot take the neighbours meanwhile
+    (a port from ``bind(0)`` could have its +1 taken by another worker's client socket)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000 - span)
+        socks = []
+        try:
+            for port in range(base, base + span):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port range found in 200 tries")
 
 
 PORT_TEST = """
@@ -339,7 +356,7 @@ def test_xdist_one_server_per_worker(pytester: pytest.Pytester):
 
 def test_xdist_fixed_port_gives_each_worker_port_plus_its_number(pytester: pytest.Pytester):
     pytest.importorskip("xdist")
-    base = _free_port()
+    base = _free_port(span=2)
     pytester.makepyfile(XDIST_TEST.format(port_check=f"assert openai_server.port == {base} + int(worker[2:])"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", f"--openai-fake-port={base}")
     result.assert_outcomes(passed=8)

@@ -10,7 +10,7 @@ import openai
 import pydantic
 import pytest
 
-from pytest_openai_fake import content_filter, custom_tool_call, error, refusal, tool_call
+from pytest_openai_fake import ScriptError, content_filter, custom_tool_call, error, failed, refusal, tool_call
 
 WEATHER = {
     "type": "function",
@@ -528,6 +528,68 @@ async def test_scripted_content_filter_async(openai_server, async_client):
     openai_server.on("responses.create").respond(content_filter())
     response = await async_client.responses.create(model="gpt-4o", input="x")
     assert (response.status, response.incomplete_details.reason) == ("incomplete", "content_filter")
+
+
+# -- failed responses --------------------------------------------------------------------------
+
+
+def test_scripted_failure_is_a_failed_response(openai_server, client):
+    openai_server.on("responses.create").respond(failed())
+    response = create(client, input="Hello")
+    assert response.status == "failed" and response.output == [] and response.output_text == ""
+    assert response.error.code == "server_error" and response.error.message.startswith("An error occurred")
+    assert response.usage is None and response.completed_at is None
+    assert client.responses.retrieve(response.id).status == "failed"  # stored as it failed
+    # continuing it carries its input, as for any response, and no output
+    assert create(client, input="Again?", previous_response_id=response.id).status == "failed"
+
+
+def test_a_failed_stream_ends_with_response_failed(openai_server, client):
+    openai_server.on("responses.create").once(failed("The model broke.", code="server_error"))
+    events = list(create(client, input="Hello", stream=True))
+    assert [e.type for e in events] == ["response.created", "response.in_progress", "response.failed"]
+    assert [e.sequence_number for e in events] == [0, 1, 2]
+    assert events[0].response.error is None
+    final = events[-1].response
+    assert final.status == "failed" and final.error.message == "The model broke."
+
+
+async def test_async_stream_helper_with_a_failure(openai_server, async_client):
+    openai_server.on("responses.create").once(failed(code="rate_limit_exceeded"))
+    async with async_client.responses.stream(model="gpt-4o", input="Hello") as stream:
+        types = [event.type async for event in stream]
+    assert types[-1] == "response.failed"
+
+
+def test_a_background_response_fails_when_polled(openai_server, client):
+    openai_server.on("responses.create").once(failed())
+    response = create(client, input="Write a report", background=True)
+    assert response.status == "queued" and response.error is None
+    assert client.responses.retrieve(response.id).status == "in_progress"
+    polled = client.responses.retrieve(response.id)
+    assert polled.status == "failed" and polled.error.code == "server_error"
+    with pytest.raises(openai.BadRequestError, match="Cannot cancel a response with status 'failed'"):
+        client.responses.cancel(response.id)
+    streamed = list(client.responses.retrieve(response.id, stream=True))
+    assert [e.type for e in streamed] == ["response.created", "response.queued", "response.in_progress", "response.failed"]
+
+
+def test_failed_is_for_the_responses_api_only(openai_server):
+    with pytest.raises(ScriptError, match="chat.completions.create cannot reply with"):
+        openai_server.on("chat.completions.create").once(failed())
+    with pytest.raises(ScriptError, match="code must be one of"):
+        failed(code="exploded")
+
+
+def test_failed_over_http(openai_server, client):
+    import httpx2
+
+    spec = {"endpoint": "responses.create", "once": [{"failed": {"message": "Nope.", "code": "server_error"}}, {"failed": True}]}
+    assert httpx2.post(openai_server.url + "/__fake/scripts", json=spec).status_code == 200
+    assert create(client, input="x").error.message == "Nope."
+    assert create(client, input="x").error.message.startswith("An error occurred")
+    bad = httpx2.post(openai_server.url + "/__fake/scripts", json={"endpoint": "responses.create", "once": [{"failed": 3}]})
+    assert bad.status_code == 400 and "failed" in bad.json()["error"]["message"]
 
 
 # -- streamed tool calls -----------------------------------------------------------------------
