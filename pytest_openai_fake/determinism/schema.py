@@ -846,6 +846,9 @@ class _Generator:
             if fits(text):
                 return text
             candidates.append(text)
+            sized = _sized_format(fmt, rng, min_len, max_len)
+            if sized is not None and fits(sized):
+                return sized
         if patterns:
             for attempt in range(6):  # from the third attempt on, random characters instead of words
                 pattern = patterns[attempt % len(patterns)]
@@ -988,6 +991,8 @@ class _Generator:
                 attempts += 1
                 self.tick(ptr)
                 name = self._extra_name(rng, seed, attempts, plan, depth, flat.refs, ptr)
+                if name is not None and (name in out or name in declared):
+                    name = f"{name}{attempts}"  # a pattern's shortest match repeats: try it extended
                 if name is None or name in out or name in declared or not self._name_ok(name, name_schemas):
                     continue
                 entries = plan.entries(self, name)
@@ -1304,6 +1309,23 @@ def _moment(rng: _Rng) -> datetime:
 
 def _two_words(rng: _Rng, sep: str) -> str:
     return rng.pick(_PLAIN) + sep + rng.pick(_PLAIN)
+
+
+def _sized_format(fmt: str, rng: _Rng, min_len: int, max_len: int) -> str | None:
+    """A value of ``fmt`` padded or shortened to fit the length bounds, for the formats whose
+    shape allows it (``a@b.co`` is an email of 6 characters); None for the others."""
+    shapes = {"email": ("", "@b.co"), "idn-email": ("", "@b.co"), "hostname": ("", ".co"), "idn-hostname": ("", ".co"),
+              "uri": ("https://", ".co"), "iri": ("https://", ".co")}  # fmt: skip
+    if fmt not in shapes:
+        return None
+    head, tail = shapes[fmt]
+    room = max_len - len(head) - len(tail)
+    if room < 1:
+        return None
+    word = rng.pick(_PLAIN)
+    size = min(room, max(1, min_len - len(head) - len(tail), min(len(word), room)))
+    body = (word * (size // len(word) + 1))[:size]
+    return head + body + tail
 
 
 _FORMATS: dict[str, Any] = {

@@ -506,6 +506,15 @@ HANDWRITTEN: list[tuple[str, Any]] = [
 ] + [(f"format-{f}", {"type": "string", "format": f}) for f in ALL_FORMATS] + [
     ("format-unknown", {"type": "string", "format": "favourite-colour", "maxLength": 6}),
     ("format-and-length", {"type": "string", "format": "uri", "minLength": 1, "maxLength": 2083}),
+    # Regressions: a format value too long for maxLength (or too short for minLength) was sent
+    # as it was; a pattern's shortest match was the only name tried for minProperties.
+    ("short-email", {"type": "string", "format": "email", "maxLength": 12}),
+    ("long-email", {"type": "string", "format": "email", "minLength": 40, "maxLength": 50}),
+    ("short-uri", {"type": "string", "format": "uri", "maxLength": 14}),
+    ("short-hostname", {"type": "string", "format": "hostname", "maxLength": 8}),
+    ("pattern-prefix-min-properties", {
+        "type": "object", "patternProperties": {"^x-": {"type": "integer"}}, "additionalProperties": False, "minProperties": 4,
+    }),
 ]
 
 
