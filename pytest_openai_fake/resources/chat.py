@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, Iterable
 
 from openai.types.chat.completion_create_params import (
     CompletionCreateParamsNonStreaming,
@@ -56,6 +56,8 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     stops = stop_sequences(body.get("stop"))
     tools = Tools.from_request(body)
     output_format = _output_format(body.get("response_format"))
+    if output_format == JSON_OBJECT and not mentions_json(message_text(m.get("content"))[0] for m in messages if isinstance(m, dict)):
+        raise errors.bad_request(JSON_WORD_MISSING, param="messages")
     prompt = digest("chat", model, messages, body.get("seed"))  # serialised once, not per choice
     turns = []
     for index in range(n):
@@ -230,6 +232,17 @@ def default_turn(
             return Turn(basis, content=json.dumps({"answer": generate_text(basis)}, separators=(",", ":")))
         return Turn(basis, content=json.dumps(generate_instance(output_format["schema"], basis), separators=(",", ":"), ensure_ascii=False))
     return Turn(basis, content=generate_text(basis))
+
+
+JSON_OBJECT = {"type": "json_object"}
+# The real 400s for JSON mode without the word in the prompt (quoted by public projects that
+# match on them; the Responses one with its body, param "text.format"). Chat's param is "messages".
+JSON_WORD_MISSING = "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'."
+
+
+def mentions_json(texts: Iterable[str]) -> bool:
+    """Whether any of the texts says "json" (any case): what JSON mode requires of the prompt."""
+    return any("json" in text.lower() for text in texts)
 
 
 def _output_format(response_format: Any) -> dict[str, Any] | None:

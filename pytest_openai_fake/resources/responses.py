@@ -116,6 +116,7 @@ from ..streaming import event, sse_response
 from . import conversations as conversation_store
 from .chat import (
     IMAGE_TOKENS,
+    JSON_OBJECT,
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
     Tools,
@@ -123,6 +124,7 @@ from .chat import (
     check_sampling,
     check_strict_schema,
     default_turn,
+    mentions_json,
 )
 from .images import render_png
 
@@ -142,6 +144,7 @@ NO_TOOL_CALL = "No tool call found for function call output with call_id {call_i
 NO_TOOL_OUTPUT = "No tool output found for function call {call_id}."
 BOTH_CONTEXTS = "Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'."
 CANNOT_CANCEL_SYNC = "Cannot cancel a synchronous response."
+JSON_WORD_MISSING = "Response input messages must contain the word 'json' in some form to use 'text.format' of type 'json_object'."
 
 #: Seconds (of the fake clock) a ``background: true, store: false`` response stays retrievable.
 BACKGROUND_RETENTION = 600
@@ -215,6 +218,8 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
 
     tools = Tools.from_responses(body)
     output_format = _text_format(body.get("text"))
+    if output_format == JSON_OBJECT and not mentions_json(_item_text(i) for i in context if i.get("type") == "message"):
+        raise errors.bad_request(JSON_WORD_MISSING, param="text.format")  # instructions do not count
     basis = digest("responses", model, body.get("instructions"), [_content_only(item) for item in context])
     last_text, after_result = _last_user_text(context), bool(inputs) and inputs[-1].get("type") in ("function_call_output", "custom_tool_call_output")
     if ctx.reply is not None:

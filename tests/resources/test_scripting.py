@@ -480,7 +480,7 @@ def test_content_filter_finish(openai_server, client):
     choice = chat(client).choices[0]
     assert choice.finish_reason == "content_filter" and choice.message.content == "Partial answer"
     with pytest.raises(openai.ContentFilterFinishReasonError):
-        client.chat.completions.parse(model="gpt-4o", messages=ASK, response_format={"type": "json_object"})
+        client.chat.completions.parse(model="gpt-4o", messages=[{"role": "user", "content": "Answer in JSON."}], response_format={"type": "json_object"})
 
 
 def test_message_with_pydantic_content_parses(openai_server, client):

@@ -114,8 +114,35 @@ def test_unsatisfiable_schema_is_a_400(client):
 
 
 def test_json_object_is_a_json_object(client):
-    content = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format={"type": "json_object"}).choices[0].message.content
+    ask = [{"role": "system", "content": "Reply in json."}, *ASK]
+    content = client.chat.completions.create(model="gpt-4o", messages=ask, response_format={"type": "json_object"}).choices[0].message.content
     assert isinstance(json.loads(content), dict)
+
+
+def test_json_object_needs_the_word_json_in_the_messages(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="gpt-4o", messages=ASK, response_format={"type": "json_object"})
+    assert caught.value.body == {
+        "message": "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": None,
+    }
+    parts = [{"role": "user", "content": [{"type": "text", "text": "Give me JSON please"}]}]
+    assert client.chat.completions.create(model="gpt-4o", messages=parts, response_format={"type": "json_object"}).choices[0].message.content
+
+
+async def test_async_responses_json_object_needs_json_in_the_input_not_the_instructions(async_client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await async_client.responses.create(
+            model="gpt-4o", instructions="Answer in JSON.", input="Extract the event.", text={"format": {"type": "json_object"}}
+        )
+    assert caught.value.param == "text.format" and caught.value.code is None
+    assert caught.value.body["message"] == (
+        "Response input messages must contain the word 'json' in some form to use 'text.format' of type 'json_object'."
+    )
+    reply = await async_client.responses.create(model="gpt-4o", input="Extract the event as json.", text={"format": {"type": "json_object"}})
+    assert isinstance(json.loads(reply.output_text), dict)
 
 
 def test_max_tokens_truncates_json_like_the_api(client):
