@@ -54,6 +54,8 @@ UNKNOWN_URL = "Invalid URL ({method} {path})"
 METHOD_NOT_ALLOWED = "Invalid method for URL ({method} {path})"
 MISSING_REQUIRED = "Missing required parameter: '{param}'."
 UNKNOWN_PARAMETER = "Unrecognized request argument supplied: {param}"
+UNSUPPORTED_PARAMETER = "Unsupported parameter: '{param}' is not supported with this model.{hint}"
+UNSUPPORTED_VALUE = "Unsupported value: '{param}' does not support {value} with this model. Only the default ({default}) value is supported."
 INVALID_TYPE = "Invalid type for '{param}': expected {expected}, but got {got} instead."
 SERVER_ERROR = (
     "The server had an error while processing your request. Sorry about that! "
@@ -116,6 +118,17 @@ def missing_required(param: str) -> OpenAIError:
 
 def unknown_parameter(param: str) -> OpenAIError:
     return bad_request(UNKNOWN_PARAMETER.format(param=param), param=param, code="unknown_parameter")
+
+
+def unsupported_parameter(param: str, hint: str = "") -> OpenAIError:
+    """A parameter this model does not take (``max_tokens`` on a reasoning model, ...)."""
+    return bad_request(UNSUPPORTED_PARAMETER.format(param=param, hint=hint), param=param, code="unsupported_parameter")
+
+
+def unsupported_value(param: str, value: object, default: object) -> OpenAIError:
+    """A value this model does not take for a parameter it knows (``temperature`` != 1 on o3)."""
+    message = UNSUPPORTED_VALUE.format(param=param, value=json.dumps(value), default=json.dumps(default))
+    return bad_request(message, param=param, code="unsupported_value")
 
 
 def invalid_type(param: str, expected: str, got: object) -> OpenAIError:

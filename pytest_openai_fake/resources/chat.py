@@ -49,6 +49,7 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     _check_limits(body)
     model = body["model"]
     ctx.require_model(model)
+    _check_model_parameters(body, model)
 
     messages = body["messages"]
     n = body.get("n") or 1
@@ -521,6 +522,32 @@ def _check_limits(body: dict[str, Any]) -> None:
     errors.check_range("max_completion_tokens", body.get("max_completion_tokens"), minimum=0)
     errors.check_length("stop", body.get("stop"), maximum=4)
     errors.check_metadata(body.get("metadata"))
+
+
+#: Model ids (or a fine-tune's base) that reason: the o-series, the gpt-5 and gpt-6 families (but
+#: not their ``-chat`` models) and codex.
+REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "gpt-6", "codex")
+MAX_TOKENS_HINT = " Use 'max_completion_tokens' instead."
+
+
+def is_reasoning_model(model: str) -> bool:
+    base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
+    return base.startswith(REASONING_PREFIXES) and "-chat" not in base
+
+
+def _check_model_parameters(body: dict[str, Any], model: str) -> None:
+    """What the real API refuses per model kind: reasoning models take ``max_completion_tokens``
+    (not ``max_tokens``) and only the default ``temperature`` (unless ``reasoning_effort`` is
+    ``"none"``); other models take no ``reasoning_effort``."""
+    if not is_reasoning_model(model):
+        if body.get("reasoning_effort") is not None:
+            raise errors.unsupported_parameter("reasoning_effort")
+        return
+    if body.get("max_tokens") is not None:
+        raise errors.unsupported_parameter("max_tokens", MAX_TOKENS_HINT)
+    temperature = body.get("temperature")
+    if temperature is not None and temperature != 1 and body.get("reasoning_effort") != "none":
+        raise errors.unsupported_value("temperature", temperature, 1)
 
 
 def check_sampling(body: dict[str, Any]) -> None:

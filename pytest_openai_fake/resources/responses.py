@@ -124,6 +124,7 @@ from .chat import (
     check_sampling,
     check_strict_schema,
     default_turn,
+    is_reasoning_model,
     mentions_json,
 )
 from .images import render_png
@@ -132,8 +133,6 @@ responses = Resource("responses")
 
 #: The model of a request that names none (``model`` is optional in the SDK's params).
 DEFAULT_MODEL = "gpt-4o"
-#: Models that reason: a ``reasoning`` output item and ``reasoning_tokens`` in the usage.
-REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "codex")
 
 #: Width and height of the ``image_generation`` tool's PNG.
 IMAGE_SIZE = 256
@@ -211,6 +210,7 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
         if tool.get("type") == "image_generation":
             errors.check_range(f"tools[{i}].partial_images", tool.get("partial_images"), minimum=0, maximum=3)
     model = _model(ctx, body)
+    _check_model_parameters(body, model)
     history, conversation_id = _history(ctx, body)
     inputs = _input_items(ctx, body.get("input"), history)
     context = [*history, *inputs]
@@ -318,7 +318,24 @@ def _model(ctx: Ctx, body: dict[str, Any]) -> str:
 
 
 def _reasons(model: str) -> bool:
-    return model.startswith(REASONING_PREFIXES)
+    """Models that reason (``chat.is_reasoning_model``): a ``reasoning`` output item and
+    ``reasoning_tokens`` in the usage."""
+    return is_reasoning_model(model)
+
+
+def _check_model_parameters(body: dict[str, Any], model: str) -> None:
+    """What the real API refuses per model kind: ``reasoning.effort`` on a model that does not
+    reason; ``temperature`` / ``top_p`` other than 1 on one that does (unless its effort is
+    ``"none"``)."""
+    effort = (body.get("reasoning") or {}).get("effort")
+    if not _reasons(model):
+        if effort is not None:
+            raise errors.unsupported_parameter("reasoning.effort")
+        return
+    for name in ("temperature", "top_p"):
+        value = body.get(name)
+        if value is not None and value != 1 and effort != "none":
+            raise errors.unsupported_parameter(name)
 
 
 def _history(ctx: Ctx, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:

@@ -40,6 +40,10 @@ class SuiteFile:
 _STORED_COMPLETION = "addresses stored chat completion 'completion_id', never created"
 _LIMIT_ZERO = "sends limit=0: list limits are 1-100, so the fake answers 400 integer_below_min_value"
 _FINE_TUNED_MODEL = "deletes fine-tuned model 'ft:gpt-4o-mini:acemeco:suffix:abc123', never created"
+_REASONING_MAX_TOKENS = (
+    "sends max_tokens (with reasoning_effort) to a reasoning model: the real API answers 400 "
+    "\"Unsupported parameter: 'max_tokens' is not supported with this model.\""
+)
 
 _STORED_RESPONSE = "addresses stored response 'resp_677efb5139a88190b512bc3fef8e535d', never created"
 _STORED_RESPONSE_ITEMS = "lists the input items of response 'response_id', never created"
@@ -63,6 +67,8 @@ SUITE: tuple[SuiteFile, ...] = (
             "test_raw_response_delete": _STORED_COMPLETION,
             "test_streaming_response_delete": _STORED_COMPLETION,
             "test_method_list_with_all_params": _LIMIT_ZERO,
+            "test_method_create_with_all_params_overload_1": _REASONING_MAX_TOKENS,
+            "test_method_create_with_all_params_overload_2": _REASONING_MAX_TOKENS,
         },
     ),
     SuiteFile(

@@ -251,3 +251,46 @@ def test_max_tokens_cuts_tool_call_arguments(client):
     streamed = client.chat.completions.create(model="gpt-4o", messages=ask, tools=[tool], tool_choice="required", max_tokens=limit, stream=True)
     pieces = [d.function.arguments or "" for c in streamed for ch in c.choices for d in ch.delta.tool_calls or []]
     assert "".join(pieces) == partial.function.arguments
+
+
+# -- parameters per model kind ------------------------------------------------------------------
+
+
+def test_reasoning_models_take_max_completion_tokens_not_max_tokens(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="o3", messages=MESSAGES, max_tokens=50)
+    assert caught.value.body == {
+        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        "type": "invalid_request_error",
+        "param": "max_tokens",
+        "code": "unsupported_parameter",
+    }
+    reply = client.chat.completions.create(model="o3", messages=MESSAGES, max_completion_tokens=50)
+    assert reply.choices[0].message.content
+
+
+@pytest.mark.parametrize("model", ["o1", "o4-mini", "gpt-5", "gpt-5-mini", "ft:o4-mini-2025-04-16:acme::abc"])
+def test_reasoning_models_take_only_the_default_temperature(openai_server, client, model):
+    openai_server.state.models.add(model)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model=model, messages=MESSAGES, temperature=0.2)
+    assert caught.value.code == "unsupported_value" and caught.value.param == "temperature"
+    assert caught.value.body["message"] == (
+        "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported."
+    )
+    assert client.chat.completions.create(model=model, messages=MESSAGES, temperature=1).choices[0].message.content
+
+
+def test_reasoning_effort_none_allows_sampling_parameters(client):
+    reply = client.chat.completions.create(model="gpt-5.1", messages=MESSAGES, reasoning_effort="none", temperature=0.2)
+    assert reply.choices[0].message.content
+
+
+async def test_async_other_models_take_no_reasoning_effort(async_client):
+    for model in ("gpt-4o", "gpt-5-chat-latest"):
+        with pytest.raises(openai.BadRequestError) as caught:
+            await async_client.chat.completions.create(model=model, messages=MESSAGES, reasoning_effort="low")
+        assert caught.value.body["message"] == "Unsupported parameter: 'reasoning_effort' is not supported with this model."
+        assert (caught.value.param, caught.value.code) == ("reasoning_effort", "unsupported_parameter")
+    reply = await async_client.chat.completions.create(model="gpt-5-chat-latest", messages=MESSAGES, max_tokens=5, temperature=0.3)
+    assert reply.choices[0].finish_reason == "length"

@@ -759,3 +759,29 @@ async def test_a_cancelled_response_leaves_no_output_in_its_conversation(async_c
     assert cancelled.status == "cancelled" and cancelled.output == []
     items = (await async_client.conversations.items.list(conversation.id, order="asc")).data
     assert [(i.type, i.role) for i in items] == [("message", "user")]
+
+
+# -- parameters per model kind ------------------------------------------------------------------
+
+
+def test_reasoning_effort_on_a_model_that_does_not_reason(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        create(client, model="gpt-4o", input="Hi", reasoning={"effort": "high"})
+    assert caught.value.body == {
+        "message": "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+        "type": "invalid_request_error",
+        "param": "reasoning.effort",
+        "code": "unsupported_parameter",
+    }
+    assert create(client, model="o3", input="Hi", reasoning={"effort": "high"}).status == "completed"
+
+
+@pytest.mark.parametrize("name", ["temperature", "top_p"])
+async def test_async_reasoning_models_refuse_sampling_parameters(async_client, name):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await async_client.responses.create(model="gpt-5", input="Hi", **{name: 0.5})
+    assert caught.value.body["message"] == f"Unsupported parameter: '{name}' is not supported with this model."
+    assert caught.value.param == name
+    ok = await async_client.responses.create(model="gpt-5.1", input="Hi", reasoning={"effort": "none"}, **{name: 0.5})
+    assert ok.status == "completed"
+    assert (await async_client.responses.create(model="gpt-5", input="Hi", **{name: 1})).status == "completed"
