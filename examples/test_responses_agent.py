@@ -3,8 +3,9 @@
 import json
 
 import openai
+import pytest
 
-from pytest_openai_fake import tool_call
+from pytest_openai_fake import failed, tool_call
 
 WEATHER = {
     "type": "function",
@@ -62,3 +63,20 @@ def test_resume_a_background_stream(openai_client):
     response_id, last = seen[0].response.id, seen[-1].sequence_number
     rest = list(openai_client.responses.retrieve(response_id, stream=True, starting_after=last))
     assert rest[0].sequence_number == last + 1 and rest[-1].type == "response.completed"
+
+
+def summarise(client, text: str) -> str:
+    """Code under test: a failed response is retried once, then reported."""
+    for _ in range(2):
+        response = client.responses.create(model="gpt-4o", input=f"Summarise: {text}")
+        if response.status != "failed":
+            return response.output_text
+    raise RuntimeError(response.error.message)
+
+
+def test_a_failed_response_is_retried_once(openai_server, openai_client):
+    openai_server.on("responses.create").once(failed(), "A short summary.")
+    assert summarise(openai_client, "a long text") == "A short summary."
+    openai_server.on("responses.create").respond(failed("The model is overloaded."))
+    with pytest.raises(RuntimeError, match="overloaded"):
+        summarise(openai_client, "a long text")
