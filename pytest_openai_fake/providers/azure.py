@@ -53,7 +53,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from .openai import literal_strings
 from .. import errors
-from .openai import OPENAI, Provider
+from .openai import OPENAI, Provider, base_model
 
 __all__ = [
     "API_VERSION",
@@ -338,8 +338,7 @@ def _kinds() -> dict[str, str]:
 
 def model_kind(model: str) -> str | None:
     """What the SDK names ``model`` for (``chat``, ``embedding``, ``image`` ...); None: unknown."""
-    base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
-    return _kinds().get(base)
+    return _kinds().get(base_model(model))
 
 
 # -- decorate: content filter annotations -------------------------------------------------------

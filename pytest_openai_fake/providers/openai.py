@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import functools
 import importlib
 import typing
 from dataclasses import dataclass, field
@@ -111,6 +112,17 @@ def sdk_model_ids() -> list[str]:
         except (ImportError, AttributeError, KeyError):
             continue
     return list(dict.fromkeys(ids))
+
+
+@functools.lru_cache(maxsize=1)
+def sdk_model_id_set() -> frozenset[str]:
+    """``sdk_model_ids()`` as a set, computed once."""
+    return frozenset(sdk_model_ids())
+
+
+def base_model(model_id: str) -> str:
+    """The model a fine-tune (``ft:<base>:<org>:<suffix>:<id>``) was made from; any other id as is."""
+    return model_id.split(":")[1] if model_id.startswith("ft:") and model_id.count(":") >= 2 else model_id
 
 
 def _created(model_id: str) -> int:

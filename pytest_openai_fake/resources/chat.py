@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from .. import errors
 from ..determinism import IdSequence, count_tokens, digest, generate_text, stable_json, tokenize
 from ..determinism.schema import SchemaError, generate_instance
+from ..providers.openai import base_model
 from ..routing import Ctx, Resource
 from ..streaming import Chunks, sse_response
 from . import chat_store
@@ -531,7 +532,7 @@ MAX_TOKENS_HINT = " Use 'max_completion_tokens' instead."
 
 
 def is_reasoning_model(model: str) -> bool:
-    base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
+    base = base_model(model)
     return base.startswith(REASONING_PREFIXES) and "-chat" not in base
 
 

@@ -60,7 +60,7 @@ from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import digest, generate_text, tokenize
-from ..providers.openai import ModelCard, literal_strings, sdk_model_ids
+from ..providers.openai import ModelCard, base_model, literal_strings, sdk_model_id_set
 from ..routing import Ctx, Resource
 from ..streaming import Chunks, sse_response
 from .chat import check_sampling, stop_sequences, system_fingerprint, token_logprob, usage_block
@@ -360,8 +360,7 @@ def _chat_model_ids() -> frozenset[str]:
 
 def _is_chat_model(model: str) -> bool:
     """A model the SDK names as a chat model, or a fine-tune of one (``ft:gpt-4o-mini:...``)."""
-    base = model.split(":")[1] if model.startswith("ft:") else model
-    return base in _chat_model_ids()
+    return base_model(model) in _chat_model_ids()
 
 
 def _can_complete(card: ModelCard) -> bool:
@@ -371,8 +370,8 @@ def _can_complete(card: ModelCard) -> bool:
         return kind in TEXT_KINDS
     if card.dimensions is not None:
         return False
-    base = card.id.split(":")[1] if card.id.startswith("ft:") and card.id.count(":") >= 2 else card.id
-    return base in _completion_model_ids() or base not in _sdk_model_ids()
+    base = base_model(card.id)
+    return base in _completion_model_ids() or base not in sdk_model_id_set()
 
 
 @functools.lru_cache(maxsize=1)
@@ -386,7 +385,3 @@ def _completion_model_ids() -> frozenset[str]:
     except (ImportError, KeyError):  # an SDK without the literal: no id is known to complete
         return frozenset()
 
-
-@functools.lru_cache(maxsize=1)
-def _sdk_model_ids() -> frozenset[str]:
-    return frozenset(sdk_model_ids())

@@ -54,7 +54,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import importlib
 import json
 import math
 import re
@@ -64,7 +63,6 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
-import typing_extensions
 from openai.types.create_embedding_response import CreateEmbeddingResponse
 from openai.types.embedding import Embedding
 from openai.types.embedding_create_params import EmbeddingCreateParams
@@ -73,7 +71,7 @@ from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import count_tokens
-from ..providers.openai import literal_strings
+from ..providers.openai import base_model, literal_strings, sdk_model_id_set
 from ..routing import Ctx, Resource
 
 __all__ = [
@@ -233,42 +231,13 @@ def space_dimensions(native: int) -> int:
 
 def _serves_other_endpoints(model: str) -> bool:
     """A catalog model the SDK names for another endpoint (chat, audio, images ...), or its fine-tune."""
-    base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
-    return base in _other_endpoint_models() and base not in _embedding_models()
+    base = base_model(model)
+    return base in sdk_model_id_set() and base not in _embedding_models()
 
 
 @functools.lru_cache(maxsize=1)
 def _embedding_models() -> frozenset[str]:
     return frozenset(literal_strings(EmbeddingModel))
-
-
-@functools.lru_cache(maxsize=1)
-def _other_endpoint_models() -> frozenset[str]:
-    """Every model id the SDK's model literals name (the OpenAI catalog), embedding ones too."""
-    ids: set[str] = set()
-    for module_name, attr in _MODEL_LITERALS:
-        try:
-            ids.update(literal_strings(getattr(importlib.import_module(module_name), attr)))
-        except (ImportError, AttributeError):  # an older or newer SDK without that literal
-            continue
-    try:  # the legacy completions models have no literal of their own
-        from openai.types.completion_create_params import CompletionCreateParamsBase
-
-        ids.update(literal_strings(typing_extensions.get_type_hints(CompletionCreateParamsBase)["model"]))
-    except (ImportError, KeyError):
-        pass
-    return frozenset(ids)
-
-
-_MODEL_LITERALS = (
-    ("openai.types.shared.chat_model", "ChatModel"),
-    ("openai.types.shared.responses_model", "ResponsesModel"),
-    ("openai.types.image_model", "ImageModel"),
-    ("openai.types.moderation_model", "ModerationModel"),
-    ("openai.types.audio_model", "AudioModel"),
-    ("openai.types.audio.speech_model", "SpeechModel"),
-    ("openai.types.video_model", "VideoModel"),
-)
 
 
 # -- the JSON body of a large reply ------------------------------------------------------------

@@ -50,7 +50,7 @@ from typing_extensions import Required, TypedDict
 
 from .. import errors
 from ..determinism import digest
-from ..providers.openai import ModelCard, literal_strings, sdk_model_ids
+from ..providers.openai import ModelCard, base_model, literal_strings, sdk_model_id_set
 from ..routing import Ctx, Resource
 
 __all__ = ["CATEGORIES", "DEFAULT_MODEL", "IMAGE_CATEGORIES", "TRIGGERS", "moderations", "trigger"]
@@ -152,18 +152,14 @@ def _moderates(card: ModelCard) -> bool:
     kind = dict(card.extra).get("type")
     if isinstance(kind, str):
         return kind == "moderation"
-    base = card.id.split(":")[1] if card.id.startswith("ft:") and card.id.count(":") >= 2 else card.id
-    return base in _moderation_model_ids() or base not in _sdk_model_ids()
+    base = base_model(card.id)
+    return base in _moderation_model_ids() or base not in sdk_model_id_set()
 
 
 @functools.lru_cache(maxsize=1)
 def _moderation_model_ids() -> frozenset[str]:
     return frozenset(literal_strings(ModerationModel))
 
-
-@functools.lru_cache(maxsize=1)
-def _sdk_model_ids() -> frozenset[str]:
-    return frozenset(sdk_model_ids())
 
 
 def _result(model: str, texts: list[str], images: list[str], legacy: bool) -> dict[str, Any]:
