@@ -61,6 +61,7 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     if output_format == JSON_OBJECT and not mentions_json(message_text(m.get("content"))[0] for m in messages if isinstance(m, dict)):
         raise errors.bad_request(JSON_WORD_MISSING, param="messages")
     prompt = digest("chat", model, messages, body.get("seed"))  # serialised once, not per choice
+    reasons = is_reasoning_model(model)
     turns = []
     for index in range(n):
         basis = digest(prompt.hex(), index)
@@ -71,14 +72,15 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
             turn = default_turn(
                 ctx, tools, output_format, basis, last_text=_last_user_text(messages), after_result=last.get("role") in ("tool", "function")
             )
-        turns.append(turn.limited(limit, stops))
+        turns.append(turn.thought(limit, stops) if reasons else turn.limited(limit, stops))
     tools.render(turns)
 
     completion_id = ctx.ids.next("chatcmpl-")
     fingerprint = system_fingerprint(model)
     prompt_tokens = count_prompt_tokens(messages, body.get("tools") or body.get("functions"))
-    completion_tokens = sum(t.token_count for t in turns)
-    usage = usage_block(prompt_tokens, completion_tokens)
+    reasoning_tokens = sum(t.reasoning_tokens for t in turns)
+    completion_tokens = sum(t.token_count for t in turns) + reasoning_tokens
+    usage = usage_block(prompt_tokens, completion_tokens, reasoning_tokens)
     common = {
         "id": completion_id,
         "created": ctx.clock.now(),
@@ -132,6 +134,7 @@ class Turn:
         self.function_call = False  # legacy ``functions``: the single call is a ``function_call``
         self._tokens: list[str] | None = None
         self.finish_reason = finish_reason or ("tool_calls" if self.tool_calls else "stop")
+        self.reasoning_tokens = 0  # a reasoning model's hidden tokens (``thought``)
 
     @classmethod
     def from_reply(cls, reply: dict[str, Any], seed: bytes, ids: IdSequence) -> Turn:
@@ -164,6 +167,21 @@ class Turn:
         self.content = text
         self._tokens = tokens
         return self
+
+    def thought(self, limit: int | None, stops: list[str]) -> Turn:
+        """A reasoning model's turn: it thinks first (``max(16, 2 × visible)`` hidden tokens),
+        and ``limit`` (``max_completion_tokens``) bounds thinking and answer together, as in the
+        real API: when thinking alone reaches it, the answer is empty (``finish_reason: "length"``)."""
+        thinking = max(16, 2 * self.token_count)
+        if limit is not None and thinking >= limit:
+            self.reasoning_tokens = limit
+            if self.tool_calls:
+                self.tool_calls, self.finish_reason = [], "length"
+            else:
+                self.content, self.refusal, self._tokens, self.finish_reason = "", None, [], "length"
+            return self
+        self.reasoning_tokens = thinking
+        return self.limited(None if limit is None else limit - thinking, stops)
 
     def _calls_limited(self, limit: int | None) -> Turn:
         if limit is None:

@@ -474,8 +474,9 @@ def _output(
     ``partials`` gets the streamed partial images of each ``image_generation_call``.
 
     ``max_output_tokens`` bounds reasoning and visible tokens together, as in the real API: a
-    reasoning model thinks first (``max(16, 2 × visible)`` tokens), and when that alone reaches
-    the limit the output is the ``reasoning`` item only. Function-call arguments count as output.
+    reasoning model thinks first (``Turn.thought``: ``max(16, 2 × visible)`` tokens), and when
+    that alone reaches the limit the output is the ``reasoning`` item only. Function-call
+    arguments count as output.
     """
     include = set(body.get("include") or [])
     items: list[dict[str, Any]] = []
@@ -485,14 +486,14 @@ def _output(
         turn = Turn(basis, content=generate_text(basis))
     turn.tool_calls = calls
     filtered = "content_filter" if turn.finish_reason == "content_filter" else None
-    reasoning = 0
     if _reasons(model):
         items.append({"id": ctx.ids.next("rs_"), "type": "reasoning", "summary": []})
-        reasoning = max(16, 2 * turn.token_count)
-        if limit is not None and reasoning >= limit:
-            return items, 0, limit, "max_output_tokens"  # the limit was reached while reasoning
-        if limit is not None:
-            limit -= reasoning
+        turn.thought(limit, [])  # thinking and answer within the limit (chat's rule)
+        if turn.finish_reason == "length" and turn.token_count == 0:
+            return items, 0, turn.reasoning_tokens, "max_output_tokens"  # the limit came while it thought
+    else:
+        turn.limited(limit, [])
+    reasoning = turn.reasoning_tokens
     annotations: list[dict[str, Any]] = []
     for call in builtins:
         item, cited = _builtin_item(ctx, call["name"], last_text, basis, include)
@@ -500,7 +501,6 @@ def _output(
             partials[item["id"]] = _partial_images(body, basis)
         items.append(item)
         annotations.extend(cited)
-    turn.limited(limit, [])
     if calls:
         for call in turn.tool_calls:
             call_id = call["id"] if call["id"] and call["id"].startswith("call_") else ctx.ids.next("call_")

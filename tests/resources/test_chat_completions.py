@@ -265,8 +265,34 @@ def test_reasoning_models_take_max_completion_tokens_not_max_tokens(client):
         "param": "max_tokens",
         "code": "unsupported_parameter",
     }
-    reply = client.chat.completions.create(model="o3", messages=MESSAGES, max_completion_tokens=50)
+    reply = client.chat.completions.create(model="o3", messages=MESSAGES, max_completion_tokens=500)
     assert reply.choices[0].message.content
+
+
+def test_reasoning_tokens_count_toward_max_completion_tokens(client):
+    full = client.chat.completions.create(model="o3", messages=MESSAGES)
+    thinking = full.usage.completion_tokens_details.reasoning_tokens
+    visible = full.usage.completion_tokens - thinking
+    assert thinking >= 16 and visible > 1 and full.choices[0].finish_reason == "stop"
+    # the limit leaves room for part of the answer
+    cut = client.chat.completions.create(model="o3", messages=MESSAGES, max_completion_tokens=thinking + 1)
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == thinking + 1
+    assert full.choices[0].message.content.startswith(cut.choices[0].message.content)
+    # the model thinks through the whole limit: an empty answer, as the real API gives
+    empty = client.chat.completions.create(model="o3", messages=MESSAGES, max_completion_tokens=thinking)
+    assert empty.choices[0].message.content == "" and empty.choices[0].finish_reason == "length"
+    assert empty.usage.completion_tokens == empty.usage.completion_tokens_details.reasoning_tokens == thinking
+    both = client.chat.completions.create(model="o3", messages=MESSAGES, max_completion_tokens=16, n=2)  # 16: the least it thinks
+    assert [(c.message.content, c.finish_reason) for c in both.choices] == [("", "length"), ("", "length")]
+    assert both.usage.completion_tokens_details.reasoning_tokens == 32
+    streamed = list(client.chat.completions.create(model="o3", messages=MESSAGES, max_completion_tokens=thinking, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == ""
+    assert streamed[-1].choices[0].finish_reason == "length"
+
+
+async def test_async_other_models_report_no_reasoning_tokens(async_client):
+    reply = await async_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert reply.usage.completion_tokens_details.reasoning_tokens == 0
 
 
 @pytest.mark.parametrize("model", ["o1", "o4-mini", "gpt-5", "gpt-5-mini", "ft:o4-mini-2025-04-16:acme::abc"])
