@@ -256,6 +256,8 @@ def check_length(param: str, value: object, *, minimum: int | None = None, maxim
 
 
 def _num(value: float) -> str:
+    if isinstance(value, int):  # exact, and no float() overflow for a 400-digit integer
+        return str(value)
     return str(int(value)) if float(value).is_integer() else str(value)
 
 

@@ -8,7 +8,31 @@ from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 from . import errors
 from .providers.openai import ModelCard, Provider
 
-__all__ = ["Blob", "Models", "Store", "Table", "page"]
+__all__ = ["Blob", "Models", "Store", "Table", "json_copy", "page"]
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts and lists of scalars), made without recursion, so a body
+    nested as deep as the JSON parser accepts (~1000 levels) copies as well (``copy.deepcopy``
+    fails at about half that). Other values are shared, as immutable scalars are."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        pairs = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in pairs:
+            if isinstance(item, (dict, list)):
+                child: Any = {} if isinstance(item, dict) else []
+                stack.append((item, child))
+            else:
+                child = item
+            if isinstance(target, dict):
+                target[key] = child
+            else:
+                target.append(child)
+    return root
 
 
 class Models:

@@ -98,6 +98,7 @@ _MAX_ALTERNATIVES = 8  # anyOf/oneOf/if combinations tried per subschema
 _ROUNDS = 4  # reseeded attempts when a not/oneOf check or a search fails
 _BUDGET = 60_000  # units of work per call
 _MAX_SIZE = 10_000  # characters in a string, items in an array, properties in an object
+_CHARS_PER_UNIT = 16  # string characters that cost one unit of work: about 1 MB of text per call
 
 _PLAIN = tuple(w for w in _WORDS if len(w) >= 4)
 _TYPE_ORDER = ("object", "array", "string", "number", "integer", "boolean", "null")
@@ -681,7 +682,9 @@ class _Generator:
                 if t == "array":
                     return self.gen_array(flat, rng, seed, depth, ptr, deep)
                 if t == "string":
-                    return self.gen_string(flat, rng, ptr)
+                    text = self.gen_string(flat, rng, ptr)
+                    self.tick(ptr, len(text) // _CHARS_PER_UNIT)  # bounds the whole value's size
+                    return text
                 if t in ("number", "integer"):
                     return self.gen_number(flat, rng, ptr, integer=t == "integer")
                 if t == "boolean":
@@ -785,12 +788,26 @@ class _Generator:
             if (kmin is not None and kk < kmin) or (kmax is not None and kk > kmax):
                 continue
             exact = kk * grid
-            value: int | float = int(exact) if integer else float(exact)
+            try:
+                value: int | float = int(exact) if integer else float(exact)
+            except OverflowError:  # beyond a double (multipleOf: 1e308)
+                continue
             if first is None:
                 first = value
             if self._number_ok(value, flat):
                 return value
-        return first if first is not None else float(k * grid)
+        if not integer:  # bounds beyond a double's precision (exclusiveMinimum: 1e20): the next double
+            for bound, toward in ((lo, math.inf), (hi, -math.inf)):
+                if bound is None:
+                    continue
+                value = float(bound)
+                for _ in range(4):
+                    value = math.nextafter(value, toward)
+                    if self._number_ok(value, flat):
+                        return value
+        if first is None:
+            raise SchemaError(ptr, "no number in the range fits a double")
+        return first
 
     def _number_ok(self, value: float, flat: _Flat) -> bool:
         for s, _ in flat.parts:

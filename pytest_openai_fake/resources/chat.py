@@ -250,7 +250,7 @@ def default_turn(
     if output_format is not None:
         if output_format["type"] == "json_object":
             return Turn(basis, content=json.dumps({"answer": generate_text(basis)}, separators=(",", ":")))
-        return Turn(basis, content=json.dumps(generate_instance(output_format["schema"], basis), separators=(",", ":"), ensure_ascii=False))
+        return Turn(basis, content=json.dumps(instance_for(output_format["schema"], basis), separators=(",", ":"), ensure_ascii=False))
     return Turn(basis, content=generate_text(basis))
 
 
@@ -280,9 +280,23 @@ def _output_format(response_format: Any) -> dict[str, Any] | None:
     return {"type": "json_schema", "schema": _checked_schema(schema, where, "response_format")}
 
 
+#: The seed a schema is checked with when the request arrives: an instance for it exists.
+_PROBE = b"probe"
+
+
+def instance_for(schema: Any, seed: bytes) -> Any:
+    """An instance of a checked schema for this seed. The generator tries a bounded number of
+    ``anyOf``/``oneOf`` branches in a seed-dependent order, so a seed may find none where the
+    check's seed found one: then the check's instance, so a schema that passed always answers."""
+    try:
+        return generate_instance(schema, seed)
+    except SchemaError:
+        return generate_instance(schema, _PROBE)
+
+
 def _checked_schema(schema: Any, where: str, param: str) -> Any:
     try:
-        generate_instance(schema, b"probe")
+        generate_instance(schema, _PROBE)
     except SchemaError as exc:
         raise errors.bad_request(f"Invalid schema for {where}: {exc}", param=param, code="invalid_json_schema") from None
     return schema
@@ -304,8 +318,12 @@ def check_strict_schema(schema: Any, where: str, param: str, context: tuple[str,
 
         if schema.get("additionalProperties") is not False:
             raise fail("'additionalProperties' is required to be supplied and to be false.")
-        properties = schema.get("properties") or {}
-        missing = [key for key in properties if key not in (schema.get("required") or [])]
+        properties, required = schema.get("properties") or {}, schema.get("required") or []
+        if not isinstance(properties, dict):
+            raise fail("'properties' is required to be an object.")  # wording unverified
+        if not isinstance(required, list):
+            raise fail("'required' is required to be supplied and to be an array including every key in properties.")
+        missing = [key for key in properties if key not in required]
         if missing:
             raise fail(f"'required' is required to be supplied and to be an array including every key in properties. Missing '{missing[0]}'.")
     for key, value in schema.items():
@@ -438,7 +456,7 @@ class Tools:
             return {"id": None, "type": "builtin", "name": tool["name"], "arguments": ""}
         if tool["type"] == "custom":
             return {"id": None, "type": "custom", "name": tool["name"], "arguments": generate_text(seed, min_words=3, max_words=8)}
-        arguments = generate_instance(tool["schema"], seed)
+        arguments = instance_for(tool["schema"], seed)
         return {"id": None, "type": "function", "name": tool["name"], "arguments": json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)}
 
     def render(self, turns: list[Turn]) -> None:

@@ -33,7 +33,6 @@ Tests can store a completion without calling the API::
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -45,7 +44,7 @@ from openai.types.chat.completions.message_list_params import MessageListParams
 from .. import errors
 from ..determinism import EPOCH, IdSequence, count_tokens, digest
 from ..routing import Ctx, Resource
-from ..state import Store, page
+from ..state import Store, json_copy, page
 
 __all__ = ["StoredChatCompletion", "chat_store", "remember", "seed"]
 
@@ -84,9 +83,9 @@ class StoredChatCompletion:
             seed_value = int.from_bytes(digest("seed", self.id)[:8], "big") >> 1
         echoed = {name: request.get(name, default) for name, default in _ECHOED_DEFAULTS.items()}
         return {
-            **copy.deepcopy(self.completion),
+            **json_copy(self.completion),
             **echoed,
-            **{name: copy.deepcopy(request.get(name)) for name in _ECHOED},
+            **{name: json_copy(request.get(name)) for name in _ECHOED},
             "seed": seed_value,
             "input_user": request.get("user"),
             "metadata": dict(self.metadata),
@@ -127,7 +126,7 @@ def seed(
     """
     store: Store = getattr(target, "state", target)
     clock = getattr(target, "clock", None)
-    body: dict[str, Any] = {**request, "model": model, "messages": copy.deepcopy(messages), "store": True}
+    body: dict[str, Any] = {**request, "model": model, "messages": json_copy(messages), "store": True}
     if metadata is not None:
         body["metadata"] = dict(metadata)
     if id is None:
@@ -165,7 +164,7 @@ def seed(
 def _add(store: Store, request: dict[str, Any], completion: dict[str, Any]) -> StoredChatCompletion:
     metadata = request.get("metadata")
     errors.check_metadata(metadata)
-    record = StoredChatCompletion(copy.deepcopy(request), copy.deepcopy(completion), dict(metadata or {}))
+    record = StoredChatCompletion(json_copy(request), json_copy(completion), dict(metadata or {}))
     return store.chat_completions.add(record.id, record)
 
 
@@ -183,7 +182,7 @@ def _store_message(message_id: str, message: Any) -> dict[str, Any]:
                 parts.append({"type": "text", "text": part["text"]})
                 texts.append(part["text"])
             elif part.get("type") == "image_url" and isinstance(part.get("image_url"), dict):
-                parts.append({"type": "image_url", "image_url": copy.deepcopy(part["image_url"])})
+                parts.append({"type": "image_url", "image_url": json_copy(part["image_url"])})
             elif part.get("type") == "refusal" and isinstance(part.get("refusal"), str):
                 refusal = part["refusal"]
         content = "\n".join(texts) if texts else None
@@ -200,7 +199,7 @@ def _store_message(message_id: str, message: Any) -> dict[str, Any]:
         stored["refusal"] = refusal if refusal is not None else message["refusal"]
     for key in ("tool_calls", "function_call"):
         if message.get(key):
-            stored[key] = copy.deepcopy(message[key])
+            stored[key] = json_copy(message[key])
     return stored
 
 

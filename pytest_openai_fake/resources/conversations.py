@@ -54,7 +54,6 @@ The records live in ``openai_server.state.conversations`` (``Conversation`` obje
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import typing
@@ -82,7 +81,7 @@ from pydantic import ValidationError
 from .. import errors, params
 from ..determinism import EPOCH, IdSequence
 from ..routing import Ctx, Resource
-from ..state import Store, page
+from ..state import Store, json_copy, page
 
 __all__ = [
     "Conversation",
@@ -208,12 +207,12 @@ def append_items(ctx: Ctx, conversation_id: str, items: list[dict[str, Any]]) ->
         if item.get("type") not in _item_models():
             continue
         _check_stored(item)
-        conversation.items.append(copy.deepcopy(item))
+        conversation.items.append(json_copy(item))
 
 
 def history(ctx: Ctx, conversation_id: str) -> list[dict[str, Any]]:
     """Copies of all the conversation's items, oldest first (404 for an unknown conversation)."""
-    return copy.deepcopy(require_conversation(ctx, conversation_id).items)
+    return json_copy(require_conversation(ctx, conversation_id).items)
 
 
 def remove_items(ctx: Ctx, conversation_id: str, item_ids: Iterable[str]) -> None:
@@ -316,7 +315,7 @@ def create_items(ctx: Ctx, conversation_id: str) -> dict[str, Any]:
     conversation.items.extend(stored)
     return {
         "object": "list",
-        "data": copy.deepcopy(stored),
+        "data": json_copy(stored),
         "first_id": stored[0]["id"],
         "last_id": stored[-1]["id"],
         "has_more": False,
@@ -347,14 +346,14 @@ def list_items(ctx: Ctx, conversation_id: str) -> dict[str, Any]:
         limit=query.get("limit"),
         order=query.get("order", "desc"),
     )
-    result["data"] = copy.deepcopy(result["data"])
+    result["data"] = json_copy(result["data"])
     return result
 
 
 @conversations.route("GET", "/conversations/<conversation_id>/items/<item_id>", endpoint="conversations.items.retrieve")
 def retrieve_item(ctx: Ctx, conversation_id: str, item_id: str) -> dict[str, Any]:
     _include(ctx)
-    return copy.deepcopy(_require_item(require_conversation(ctx, conversation_id), item_id))
+    return json_copy(_require_item(require_conversation(ctx, conversation_id), item_id))
 
 
 @conversations.route(
@@ -485,8 +484,8 @@ def _one(store: Store, item: Any, path: str, resolve: Callable[[str], dict[str, 
     _check_members(item, td, path, model)
     _check(item, td, path)
     if model is None:  # not a stored item (compaction_trigger): as sent
-        return copy.deepcopy(item)
-    stored = {"id": None, **copy.deepcopy(item)}  # a fresh id once every item is valid
+        return json_copy(item)
+    stored = {"id": None, **json_copy(item)}  # a fresh id once every item is valid
     if kind in ("function_call_output", "custom_tool_call_output") and isinstance(stored.get("output"), list):
         stored["output"] = [_part(part, f"{path}.output[{j}]", USER_PARTS) for j, part in enumerate(stored["output"])]
     status = model.model_fields.get("status")
@@ -543,9 +542,9 @@ def _part(part: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     if kind == "output_text":
         # The real API takes an output_text part without annotations (it stores ``[]``).
         _check({"annotations": [], **part}, td, path)
-        return {"logprobs": [], "annotations": [], **copy.deepcopy(part)}
+        return {"logprobs": [], "annotations": [], **json_copy(part)}
     _check(part, td, path)
-    return copy.deepcopy(part)
+    return json_copy(part)
 
 
 def _text_part(kind: str, text: str) -> dict[str, Any]:
@@ -565,7 +564,7 @@ def _reference(
         found = next((i for c in store.conversations for i in c.items if i.get("id") == item_id), None)
     if found is None:
         raise errors.not_found(REFERENCE_NOT_FOUND.format(id=item_id))
-    return copy.deepcopy(found)
+    return json_copy(found)
 
 
 def _check_members(item: dict[str, Any], td: type, path: str, model: Any = None) -> None:

@@ -549,7 +549,8 @@ def _field_path(key: str) -> list[str]:
 
 def _typed(name: str, value: str) -> Any:
     """Multipart sends every value as text: numbers and booleans are read back where the params say so."""
-    if name in _INT_FIELDS and re.fullmatch(r"-?[0-9]+", value):
+    # Up to 4000 digits (Python's int() refuses over 4300): longer stays text, a type 400.
+    if name in _INT_FIELDS and re.fullmatch(r"-?[0-9]{1,4000}", value):
         return int(value)
     if name in _BOOL_FIELDS and value in ("true", "false"):
         return value == "true"
