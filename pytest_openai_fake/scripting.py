@@ -515,11 +515,6 @@ def _json_copy(value: Any, what: str) -> Any:
 
 # -- checking outcomes against an endpoint ----------------------------------------------------
 
-#: Endpoints whose streams cannot carry a custom tool call: the SDK's ``ChoiceDeltaToolCall``
-#: has no custom variant (the Responses API streams them as output items).
-NO_STREAMED_CUSTOM_CALLS = frozenset({"chat.completions.create"})
-
-
 def check_outcome(outcome: Outcome, route: Route, *, stream: bool | None = None) -> None:
     """Raise ``ScriptError`` unless ``route`` can answer with ``outcome``.
 
@@ -543,16 +538,6 @@ def check_outcome(outcome: Outcome, route: Route, *, stream: bool | None = None)
             f"{endpoint}: a dict reply is merged into the JSON response, but streamed calls get no JSON response; "
             "reply with text, tool_call(...) or message(...), or script the plain calls with on(..., stream=False)"
         )
-    if stream and endpoint in NO_STREAMED_CUSTOM_CALLS and _has_custom_call(outcome.reply):
-        raise ScriptError(
-            f"{endpoint} cannot stream {outcome.reply!r}: the SDK's streamed tool call has no custom variant; "
-            "script the plain calls with on(..., stream=False)"
-        )
-
-
-def _has_custom_call(reply: Any) -> bool:
-    calls = (reply,) if isinstance(reply, ToolCall) else reply.tool_calls if isinstance(reply, Message) else ()
-    return any(call.type == "custom" for call in calls)
 
 
 def check_patch(patch: Any, model: Any, where: str) -> None:

@@ -520,19 +520,21 @@ def _stream_frames(
                 logprobs = {"content": None, "refusal": [token_logprob(token, turn.seed, position, top)]} if want_logprobs else None
                 delta(index, {"refusal": token}, logprobs)
         for call_index, call in enumerate(turn.tool_calls):
+            # A custom tool call streams as the API sends it: {"type": "custom", "custom": {"name",
+            # "input"}}. The SDK's ChoiceDeltaToolCall has no such variant, so only clients
+            # without strict validation read it (against the real API too).
+            kind, text = ("custom", "input") if call["type"] == "custom" else ("function", "arguments")
             if turn.function_call:
                 delta(index, {"function_call": {"name": call["name"], "arguments": ""}})
-            elif call["type"] == "custom":
-                raise ValueError("custom tool calls cannot be streamed: the SDK's ChoiceDeltaToolCall has no custom variant")
             else:
-                head = {"index": call_index, "id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": ""}}
+                head = {"index": call_index, "id": call["id"], "type": kind, kind: {"name": call["name"], text: ""}}
                 delta(index, {"tool_calls": [head]})
             # Arguments arrive as pieces of a few tokens, like the API's deltas.
             for piece in _pieces(call["arguments"]):
                 if turn.function_call:
                     delta(index, {"function_call": {"arguments": piece}})
                 else:
-                    delta(index, {"tool_calls": [{"index": call_index, "function": {"arguments": piece}}]})
+                    delta(index, {"tool_calls": [{"index": call_index, kind: {text: piece}}]})
     for index, turn in enumerate(turns):
         chunk([{"index": index, "delta": {}, "logprobs": None, "finish_reason": turn.finish_reason}])
     return chunks.finish(usage)

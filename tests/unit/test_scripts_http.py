@@ -95,10 +95,6 @@ def test_patch_raw_and_regex_over_http(openai_server, client):
             "chat.completions.create.usage.prompt_tokens: 'many' is not a valid int",
         ),
         ({"endpoint": "chat.completions.create", "stream": True, "once": ["ok", {"patch": {}}]}, "streamed calls get no JSON response"),
-        (
-            {"endpoint": "chat.completions.create", "stream": True, "respond": {"tool_calls": [{"type": "custom", "name": "sql", "input": "1"}]}},
-            "chat.completions.create cannot stream",
-        ),
         ([], "must be a JSON object"),
     ],
 )
