@@ -35,6 +35,15 @@ def is_typeddict(tp: Any) -> bool:
     return isinstance(tp, type) and isinstance(tp, _TypedDictMeta) and hasattr(tp, "__annotations__")
 
 
+#: ``Required[Optional[...]]`` keys the real API lets a request leave out (TypedDict name, key).
+#: Responses function tools: "If you omit strict ... Responses requests will attempt to normalize
+#: your schema into strict mode" (OpenAI's function calling guide, as quoted in vercel/ai#15889
+#: and 0xPlaygrounds/rig#2477); ``parameters`` is optional there as in chat.
+OMITTABLE = frozenset(
+    (td, key) for td in ("FunctionToolParam", "BetaFunctionToolParam") for key in ("strict", "parameters")
+)
+
+
 @functools.lru_cache(maxsize=None)
 def _fields(td: type) -> tuple[dict[str, Any], frozenset[str]]:
     """Wire name -> type, and the wire names that are required."""
@@ -54,7 +63,7 @@ def _fields(td: type) -> tuple[dict[str, Any], frozenset[str]]:
         fields[wire] = base
         # With postponed annotations __required_keys__ is unreliable; read the wrappers instead.
         marks = _marks(tp)
-        if _REQUIRED & marks or (name in by_totality and not _NOT_REQUIRED & marks):
+        if (_REQUIRED & marks or (name in by_totality and not _NOT_REQUIRED & marks)) and (td.__name__, wire) not in OMITTABLE:
             required.add(wire)
     return fields, frozenset(required)
 

@@ -506,7 +506,9 @@ def _output(
             call_id = call["id"] if call["id"] and call["id"].startswith("call_") else ctx.ids.next("call_")
             status = "incomplete" if call.get("cut") else "completed"
             if call["type"] == "custom":
-                items.append({"id": ctx.ids.next("ctc_"), "type": "custom_tool_call", "call_id": call_id, "name": call["name"], "input": call["arguments"], "status": status})
+                # No ``status``: the SDK's ResponseCustomToolCall has none (and its input type
+                # refuses one when the item is sent back)
+                items.append({"id": ctx.ids.next("ctc_"), "type": "custom_tool_call", "call_id": call_id, "name": call["name"], "input": call["arguments"]})
             else:
                 items.append({"id": ctx.ids.next("fc_"), "type": "function_call", "call_id": call_id, "name": call["name"], "arguments": call["arguments"], "status": status})
         return items, turn.token_count, reasoning, "max_output_tokens" if turn.finish_reason == "length" else filtered
@@ -624,7 +626,7 @@ def _item_events(emit: Callable[..., None], index: int, item: dict[str, Any], pa
             emit("response.function_call_arguments.delta", **where, delta=delta)
         emit("response.function_call_arguments.done", **where, arguments=item["arguments"], name=item["name"])
     elif kind == "custom_tool_call":
-        emit("response.output_item.added", output_index=index, item={**item, "input": "", "status": "in_progress"})
+        emit("response.output_item.added", output_index=index, item={**item, "input": ""})
         for delta in _chunks(item["input"]):
             emit("response.custom_tool_call_input.delta", **where, delta=delta)
         emit("response.custom_tool_call_input.done", **where, input=item["input"])

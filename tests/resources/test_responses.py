@@ -785,3 +785,27 @@ async def test_async_reasoning_models_refuse_sampling_parameters(async_client, n
     ok = await async_client.responses.create(model="gpt-5.1", input="Hi", reasoning={"effort": "none"}, **{name: 0.5})
     assert ok.status == "completed"
     assert (await async_client.responses.create(model="gpt-5", input="Hi", **{name: 1})).status == "completed"
+
+
+# -- round trips and optional tool fields --------------------------------------------------------
+
+
+def test_a_custom_tool_call_goes_back_as_input(client):
+    # Regression: the item carried a status the SDK's input type lacks, so the fake refused it.
+    tools = [{"type": "custom", "name": "gram"}]
+    first = create(client, input="use gram", tools=tools)
+    [call] = first.output
+    assert call.type == "custom_tool_call" and not call.model_extra
+    done = create(
+        client,
+        tools=tools,
+        input=[{"role": "user", "content": "use gram"}, call, {"type": "custom_tool_call_output", "call_id": call.call_id, "output": "x"}],
+    )
+    assert done.output_text
+
+
+async def test_async_function_tools_without_strict_or_parameters(async_client):
+    # Regression: Required[Optional] in the SDK's FunctionToolParam, but the API lets both go.
+    for tool in ({"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}, {"type": "function", "name": "get_weather"}):
+        response = await async_client.responses.create(model="gpt-4o", input="get_weather now", tools=[tool])
+        assert response.output[0].type == "function_call" and response.output[0].arguments.startswith("{")
