@@ -873,4 +873,8 @@ MISTRAL = Provider(
     check=check,
     decorate=decorate,
     render_error=render_error,
+    # Mistral's docs show neither OpenAI's "json" keyword rule nor its strict-schema rules (the
+    # mistralai SDK closes the objects of a parsed model itself); not confirmed either way.
+    json_mode_needs_word=False,
+    strict_schema_rules=False,
 )

@@ -58,6 +58,11 @@ class Provider:
     deployments: tuple[tuple[str, str], ...] = ()
     #: What ``FakeOpenAI.client()`` builds: ``"openai"`` (``OpenAI(base_url=...)``) or ``"azure"``.
     client_kind: str = "openai"
+    #: JSON mode (``json_object``) needs the word "json" in the messages (OpenAI's 400).
+    json_mode_needs_word: bool = True
+    #: ``strict: true`` schemas must follow OpenAI's structured-outputs rules (closed objects,
+    #: every property required), else OpenAI's 400.
+    strict_schema_rules: bool = True
 
     @property
     def serves_deployments(self) -> bool:

@@ -14,7 +14,9 @@ show it (the shared handlers do the work; this module reshapes their replies):
   ``seed`` per choice, ``tool_calls`` always present in the message (each with its ``index``),
   usage with the three counts only, no ``system_fingerprint`` / ``service_tier``. Together's
   ``logprobs`` is an integer: how many top log-probabilities to return per token (in OpenAI's
-  ``content`` shape).
+  ``content`` shape). JSON mode takes a schema, ``{"type": "json_object", "schema": {...}}``,
+  and the JSON then follows it; OpenAI's "json" keyword rule and strict-schema rules are not
+  applied (flags on the profile).
 - Chat streams: every delta carries ``role``, ``token_id`` and the text again as the choice's
   ``text``; the usage arrives in a last chunk without choices whether or not ``stream_options``
   asked for it. A chunk's ``logprobs`` is the token's log-probability, a number, as the
@@ -354,6 +356,10 @@ def _check(ctx: Ctx) -> None:
                 raise MessageOnlyError(400, UNRECOGNIZED_ARGUMENTS.format(names=", ".join(unknown)))
     elif ctx.endpoint == "chat.completions.create":
         body = ctx.body_json()
+        response_format = body.get("response_format") if isinstance(body, dict) else None
+        if isinstance(response_format, dict) and response_format.get("type") == "json_object" and isinstance(response_format.get("schema"), dict):
+            # Together's JSON mode takes the schema the JSON must follow: OpenAI's json_schema.
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "response", "schema": response_format["schema"]}}
         logprobs = body.get("logprobs") if isinstance(body, dict) else None
         # Together's ``logprobs`` is how many top log-probabilities to return (OpenAI: a boolean
         # plus ``top_logprobs``).
@@ -657,4 +663,8 @@ TOGETHER = Provider(
     check=_check,
     decorate=_decorate,
     render_error=_render_error,
+    # Together documents JSON mode with a schema and no keyword rule, and no strict-schema rules
+    # (its docs: "JSON Mode"); not confirmed either way, so the fake does not invent them.
+    json_mode_needs_word=False,
+    strict_schema_rules=False,
 )

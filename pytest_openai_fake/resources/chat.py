@@ -56,9 +56,10 @@ def create_chat_completion(ctx: Ctx) -> dict[str, Any] | Response:
     n = body.get("n") or 1
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     stops = stop_sequences(body.get("stop"))
-    tools = Tools.from_request(body)
-    output_format = _output_format(body.get("response_format"))
-    if output_format == JSON_OBJECT and not mentions_json(message_text(m.get("content"))[0] for m in messages if isinstance(m, dict)):
+    strict_rules = ctx.provider.strict_schema_rules
+    tools = Tools.from_request(body, strict_rules=strict_rules)
+    output_format = _output_format(body.get("response_format"), strict_rules=strict_rules)
+    if output_format == JSON_OBJECT and ctx.provider.json_mode_needs_word and not mentions_json(message_text(m.get("content"))[0] for m in messages if isinstance(m, dict)):
         raise errors.bad_request(JSON_WORD_MISSING, param="messages")
     prompt = digest("chat", model, messages, body.get("seed"))  # serialised once, not per choice
     reasons = is_reasoning_model(model)
@@ -265,7 +266,7 @@ def mentions_json(texts: Iterable[str]) -> bool:
     return any("json" in text.lower() for text in texts)
 
 
-def _output_format(response_format: Any) -> dict[str, Any] | None:
+def _output_format(response_format: Any, *, strict_rules: bool = True) -> dict[str, Any] | None:
     """``json_object`` / ``json_schema`` formats (schema checked as the API checks it), else None."""
     if not isinstance(response_format, dict) or response_format.get("type") not in ("json_object", "json_schema"):
         return None
@@ -275,7 +276,7 @@ def _output_format(response_format: Any) -> dict[str, Any] | None:
     name = spec["name"]
     schema = spec.get("schema") or {"type": "object", "properties": {}, "additionalProperties": False}
     where = f"response_format '{name}'"
-    if spec.get("strict"):
+    if spec.get("strict") and strict_rules:
         check_strict_schema(schema, where, "response_format")
     return {"type": "json_schema", "schema": _checked_schema(schema, where, "response_format")}
 
@@ -370,7 +371,9 @@ class Tools:
         self.parallel = parallel
 
     @classmethod
-    def from_request(cls, body: dict[str, Any]) -> Tools:
+    def from_request(cls, body: dict[str, Any], *, strict_rules: bool = True) -> Tools:
+        """The tools of a chat request; ``strict_rules``: check ``strict: true`` schemas by the
+        API's structured-outputs rules (a provider flag)."""
         legacy = not body.get("tools") and bool(body.get("functions"))
         tools: list[dict[str, Any]] = []
         if legacy:
@@ -382,7 +385,7 @@ class Tools:
                 if tool.get("type") == "custom":
                     tools.append({"type": "custom", "name": tool["custom"]["name"]})
                 else:
-                    tools.append(cls._function(tool["function"], f"tools[{i}].function", strict_key=True))
+                    tools.append(cls._function(tool["function"], f"tools[{i}].function", strict_key=strict_rules))
             choice = body.get("tool_choice", "auto" if tools else "none")
         names = [t["name"] for t in tools]
         duplicate = next((name for name in names if names.count(name) > 1), None)

@@ -649,3 +649,14 @@ def test_several_providers_in_one_test(openai_servers, mistral_client):
     embedded = openai_servers["openai"].client().embeddings.create(model="text-embedding-3-small", input="x", encoding_format="float")
     assert len(embedded.data[0].embedding) == 1536
     assert openai_servers["mistral"].requests.last.endpoint == "chat.completions.create"
+
+
+def test_strict_json_schema_is_not_held_to_openais_rules(mistral_client):
+    # Regression: OpenAI's strict-schema 400 ("'additionalProperties' is required ...") was applied.
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    reply = mistral_client.chat.complete(
+        model="mistral-small-latest",
+        messages=[{"role": "user", "content": "A city?"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": True}},
+    )
+    assert "city" in json.loads(reply.choices[0].message.content)

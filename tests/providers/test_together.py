@@ -437,3 +437,15 @@ def test_fixture_clients_and_several_providers(openai_client, openai_servers, to
     assert [r.endpoint for r in openai_servers["openai"].requests] == ["chat.completions.create"]
     assert [r.endpoint for r in openai_servers["together"].requests] == ["embeddings.create"]
     assert async_together_client.base_url == together_client.base_url
+
+
+def test_json_mode_with_a_schema_follows_it(tg):
+    # Regression: the schema was ignored ({"answer": ...}), and OpenAI's "json" word rule applied.
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}, "required": ["name", "age"]}
+    reply = tg.chat.completions.create(
+        model=CHAT, messages=[{"role": "user", "content": "Who wrote Hamlet?"}], response_format={"type": "json_object", "schema": schema}
+    )
+    value = json.loads(reply.choices[0].message.content)
+    assert set(value) >= {"name", "age"} and isinstance(value["age"], int)
+    plain = tg.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Hi"}], response_format={"type": "json_object"})
+    assert isinstance(json.loads(plain.choices[0].message.content), dict)
