@@ -238,7 +238,7 @@ class FakeApp:
         except errors.DropConnection:
             raise
         except errors.OpenAIError as exc:
-            if outcome is not None and outcome.fault is None:
+            if outcome is not None and not exc.scripted:
                 # The fake's own checks refused the call (a bad request): no model would have
                 # answered it, so a ``once`` reply is kept for the next call, and the script
                 # does not count the call.
@@ -331,7 +331,9 @@ class FakeApp:
         _, model, stream = _facts(ctx)
         if outcome.kind == "fault" or (outcome.error_after is not None and not stream):
             assert outcome.fault is not None
-            raise outcome.fault.render(model)
+            fault = outcome.fault.render(model)
+            fault.scripted = True
+            raise fault
         if outcome.kind == "drop" or (outcome.cut_after is not None and not stream):
             return Reply(DROPPED, b"", [])
         if outcome.kind == "raw":
@@ -476,6 +478,8 @@ def _facts(ctx: Ctx) -> tuple[Any, str | None, bool]:
         stream = isinstance(body, dict) and body.get("stream") is True
     model = body.get("model") if isinstance(body, dict) and isinstance(body.get("model"), str) else None
     return body, model, stream
+
+
 
 
 class _ScriptFailure(Exception):

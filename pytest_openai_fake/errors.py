@@ -66,6 +66,10 @@ SERVER_ERROR = (
 class OpenAIError(HTTPException):
     """An HTTP error rendered as OpenAI's JSON error envelope."""
 
+    #: True for a script's fault (``error(...)``): the call it answers uses the fault up, where a
+    #: refusal by the fake's own checks gives a scripted ``once`` reply back.
+    scripted = False
+
     def __init__(
         self,
         status: int,

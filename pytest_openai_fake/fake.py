@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Pattern
 
 from .app import FakeApp, Problem
 from .capture import CapturedRequest, RequestLog
-from .scripting import Script, ScriptError, Scripts, error
 from .determinism import Clock
 from .providers import get_provider
+from .scripting import Script, ScriptError, Scripts, error
 from .server import ServerThread
 from .state import Store
 

@@ -885,7 +885,9 @@ class Script:
 
     def _give_back(self, once: Outcome) -> None:
         """Put a ``once`` reply back first in line: the call it was taken for was refused by
-        the fake's own checks (a 4xx), so no model would have answered it."""
+        the fake's own checks (a 4xx), so no model would have answered it. (A concurrent call
+        may have taken the next reply meanwhile, while a reply function ran: then the given-back
+        reply answers after it.)"""
         self._queue.insert(0, once)
 
     def _with_latency(self, outcome: Outcome) -> Outcome:
@@ -1021,13 +1023,17 @@ class Scripts:
         holds up no other call; a script removed meanwhile (``clear()``, a reset) answers nothing.
         Replies are taken under the lock, so concurrent calls never get the same ``once`` reply.
         """
+        released = False  # once the lock was let go, scripts may have been removed meanwhile
         for script in list(self._scripts):
+            if released and not any(s is script for s in self._scripts):
+                continue
             if not script._matches_statically(call):
                 continue
             if script.match is not None:
                 captured = request()
                 with unlocked(self.lock):
                     wanted = bool(script.match(captured))
+                released = True
                 if not wanted or not any(s is script for s in self._scripts):
                     continue
             outcome = script._take()

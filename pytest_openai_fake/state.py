@@ -6,9 +6,22 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from . import errors
-from .providers.openai import ModelCard, Provider
+from .providers.openai import ModelCard, Provider, base_model, literal_strings, sdk_model_id_set
 
-__all__ = ["Blob", "Models", "Store", "Table", "json_copy", "page"]
+# What resources need to know of models (what the SDK names, a fine-tune's base) comes through
+# here, so they import only routing, errors, state, determinism and streaming (STYLE.md).
+__all__ = [
+    "Blob",
+    "ModelCard",
+    "Models",
+    "Store",
+    "Table",
+    "base_model",
+    "json_copy",
+    "literal_strings",
+    "page",
+    "sdk_model_id_set",
+]
 
 
 def json_copy(value: Any) -> Any:

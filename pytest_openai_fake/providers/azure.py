@@ -51,9 +51,8 @@ from typing import Any
 import typing_extensions
 from werkzeug.datastructures import ImmutableMultiDict
 
-from .openai import literal_strings
 from .. import errors
-from .openai import OPENAI, Provider, base_model
+from .openai import OPENAI, Provider, base_model, literal_strings
 
 __all__ = [
     "API_VERSION",

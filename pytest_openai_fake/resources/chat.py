@@ -12,18 +12,18 @@ import functools
 import json
 from typing import Any, Iterable
 
+from openai.types.chat import ChatCompletion
 from openai.types.chat.completion_create_params import (
     CompletionCreateParamsNonStreaming,
     CompletionCreateParamsStreaming,
 )
-from openai.types.chat import ChatCompletion
 from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import IdSequence, count_tokens, digest, generate_text, stable_json, tokenize
 from ..determinism.schema import SchemaError, generate_instance
-from ..providers.openai import base_model
 from ..routing import Ctx, Resource
+from ..state import base_model
 from ..streaming import Chunks, sse_response
 from . import chat_store
 
@@ -579,17 +579,18 @@ def is_reasoning_model(model: str) -> bool:
 
 def _check_model_parameters(body: dict[str, Any], model: str) -> None:
     """What the real API refuses per model kind: reasoning models take ``max_completion_tokens``
-    (not ``max_tokens``) and only the default ``temperature`` (unless ``reasoning_effort`` is
-    ``"none"``); other models take no ``reasoning_effort``."""
+    (not ``max_tokens``) and only the default ``temperature`` and ``top_p`` (unless
+    ``reasoning_effort`` is ``"none"``); other models take no ``reasoning_effort``."""
     if not is_reasoning_model(model):
         if body.get("reasoning_effort") is not None:
             raise errors.unsupported_parameter("reasoning_effort")
         return
     if body.get("max_tokens") is not None:
         raise errors.unsupported_parameter("max_tokens", MAX_TOKENS_HINT)
-    temperature = body.get("temperature")
-    if temperature is not None and temperature != 1 and body.get("reasoning_effort") != "none":
-        raise errors.unsupported_value("temperature", temperature, 1)
+    for name in ("temperature", "top_p"):
+        value = body.get(name)
+        if value is not None and value != 1 and body.get("reasoning_effort") != "none":
+            raise errors.unsupported_value(name, value, 1)
 
 
 def check_sampling(body: dict[str, Any]) -> None:

@@ -60,8 +60,8 @@ from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import digest, generate_text, tokenize
-from ..providers.openai import ModelCard, base_model, literal_strings, sdk_model_id_set
 from ..routing import Ctx, Resource
+from ..state import ModelCard, base_model, literal_strings, sdk_model_id_set
 from ..streaming import Chunks, sse_response
 from .chat import check_sampling, stop_sequences, system_fingerprint, token_logprob, usage_block
 

@@ -71,8 +71,8 @@ from werkzeug.wrappers import Response
 
 from .. import errors
 from ..determinism import count_tokens
-from ..providers.openai import base_model, literal_strings, sdk_model_id_set
 from ..routing import Ctx, Resource
+from ..state import base_model, literal_strings, sdk_model_id_set
 
 __all__ = [
     "BLOCK",

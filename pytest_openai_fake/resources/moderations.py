@@ -50,8 +50,8 @@ from typing_extensions import Required, TypedDict
 
 from .. import errors
 from ..determinism import digest
-from ..providers.openai import ModelCard, base_model, literal_strings, sdk_model_id_set
 from ..routing import Ctx, Resource
+from ..state import ModelCard, base_model, literal_strings, sdk_model_id_set
 
 __all__ = ["CATEGORIES", "DEFAULT_MODEL", "IMAGE_CATEGORIES", "TRIGGERS", "moderations", "trigger"]
 

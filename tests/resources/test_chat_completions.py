@@ -295,16 +295,17 @@ async def test_async_other_models_report_no_reasoning_tokens(async_client):
     assert reply.usage.completion_tokens_details.reasoning_tokens == 0
 
 
+@pytest.mark.parametrize("name", ["temperature", "top_p"])
 @pytest.mark.parametrize("model", ["o1", "o4-mini", "gpt-5", "gpt-5-mini", "ft:o4-mini-2025-04-16:acme::abc"])
-def test_reasoning_models_take_only_the_default_temperature(openai_server, client, model):
+def test_reasoning_models_take_only_the_default_sampling(openai_server, client, model, name):
     openai_server.state.models.add(model)
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model=model, messages=MESSAGES, temperature=0.2)
-    assert caught.value.code == "unsupported_value" and caught.value.param == "temperature"
+        client.chat.completions.create(model=model, messages=MESSAGES, **{name: 0.2})
+    assert caught.value.code == "unsupported_value" and caught.value.param == name
     assert caught.value.body["message"] == (
-        "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported."
+        f"Unsupported value: '{name}' does not support 0.2 with this model. Only the default (1) value is supported."
     )
-    assert client.chat.completions.create(model=model, messages=MESSAGES, temperature=1).choices[0].message.content
+    assert client.chat.completions.create(model=model, messages=MESSAGES, max_completion_tokens=500, **{name: 1}).choices[0].message.content
 
 
 def test_reasoning_effort_none_allows_sampling_parameters(client):

@@ -20,10 +20,12 @@ from pytest_openai_fake import (
     ScriptError,
     content_filter,
     custom_tool_call,
+    cut_stream,
     error,
     message,
     raw,
     refusal,
+    stream_error,
     tool_call,
     tool_calls,
 )
@@ -296,6 +298,27 @@ def test_a_slow_match_predicate_does_not_delay_other_calls(openai_server, client
     assert call.result() == "matched"
 
 
+def test_a_script_removed_while_a_predicate_runs_answers_nothing(openai_server, client):
+    # Regression: scripts after the predicate's were taken from a stale snapshot after clear().
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_no(request):
+        entered.set()
+        release.wait(3)
+        return False
+
+    openai_server.on(CHAT, match=slow_no).once("never")
+    later = openai_server.on(CHAT).respond("from a removed script")
+    call = Background(client, "hello")
+    try:
+        assert entered.wait(3)
+        openai_server.scripts.clear()
+    finally:
+        release.set()
+    assert call.result() != "from a removed script"
+    assert not later.called
+
+
 def test_concurrent_calls_share_once_replies_without_repeats(openai_server, client):
     barrier = threading.Barrier(4, timeout=3)
 
@@ -360,6 +383,15 @@ async def test_async_responses_refused_call_uses_no_reply(openai_server, async_c
             model="gpt-4o", input=[{"type": "function_call_output", "call_id": "call_x", "output": "o"}]
         )
     assert (await async_client.responses.create(model="gpt-4o", input="hi")).output_text == "SCRIPTED"
+
+
+@pytest.mark.parametrize("reply", [stream_error(2), cut_stream(2), "hello"], ids=["stream_error", "cut_stream", "text"])
+def test_a_refused_stream_uses_no_stream_fault_either(openai_server, client, reply):
+    # Regression: a stream_error reply was used up by a stream the fake refused (404).
+    script = openai_server.on(CHAT).once(reply)
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="no-such-model", messages=ASK, stream=True)
+    assert script.pending == 1 and script.call_count == 0
 
 
 def test_scripted_faults_are_used_up_by_the_calls_they_fail(openai_server, client):
