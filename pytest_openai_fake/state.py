@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
 
 from . import errors
 from .providers.openai import ModelCard, Provider, base_model, literal_strings, sdk_model_id_set
@@ -17,11 +17,23 @@ __all__ = [
     "Store",
     "Table",
     "base_model",
+    "card_serves",
     "json_copy",
     "literal_strings",
     "page",
     "sdk_model_id_set",
 ]
+
+
+def card_serves(card: ModelCard, kinds: Collection[str], sdk_ids: Collection[str]) -> bool:
+    """Whether a catalog model serves an endpoint: by its card's own ``type`` where the catalog
+    has one (Together's), else by its id (or a fine-tune's base): one of ``sdk_ids`` (what the SDK
+    names for that endpoint), or an id the SDK does not name at all (a model the test added)."""
+    kind = dict(card.extra).get("type")
+    if isinstance(kind, str):
+        return kind in kinds
+    base = base_model(card.id)
+    return base in sdk_ids or base not in sdk_model_id_set()
 
 
 def json_copy(value: Any) -> Any:

@@ -61,7 +61,7 @@ from werkzeug.wrappers import Response
 from .. import errors
 from ..determinism import digest, generate_text, tokenize
 from ..routing import Ctx, Resource
-from ..state import ModelCard, base_model, literal_strings, sdk_model_id_set
+from ..state import ModelCard, base_model, card_serves, literal_strings
 from ..streaming import Chunks, sse_response
 from .chat import check_sampling, stop_sequences, system_fingerprint, token_logprob, usage_block
 
@@ -364,14 +364,9 @@ def _is_chat_model(model: str) -> bool:
 
 
 def _can_complete(card: ModelCard) -> bool:
-    """Whether the catalog's card describes a model that generates text (see the module doc)."""
-    kind = dict(card.extra).get("type")
-    if isinstance(kind, str):
-        return kind in TEXT_KINDS
-    if card.dimensions is not None:
-        return False
-    base = base_model(card.id)
-    return base in _completion_model_ids() or base not in sdk_model_id_set()
+    """Whether the catalog's card describes a model that generates text (see the module doc):
+    a card with ``dimensions`` is an embedding model."""
+    return card.dimensions is None and card_serves(card, TEXT_KINDS, _completion_model_ids())
 
 
 @functools.lru_cache(maxsize=1)

@@ -51,7 +51,7 @@ from typing_extensions import Required, TypedDict
 from .. import errors
 from ..determinism import digest
 from ..routing import Ctx, Resource
-from ..state import ModelCard, base_model, literal_strings, sdk_model_id_set
+from ..state import ModelCard, card_serves, literal_strings
 
 __all__ = ["CATEGORIES", "DEFAULT_MODEL", "IMAGE_CATEGORIES", "TRIGGERS", "moderations", "trigger"]
 
@@ -149,11 +149,7 @@ def _moderates(card: ModelCard) -> bool:
     """Whether the catalog's card describes a moderation model: its own ``type`` where the
     catalog has one, else its id (or a fine-tune's base) as the SDK names it; an id the SDK does
     not name is taken as one."""
-    kind = dict(card.extra).get("type")
-    if isinstance(kind, str):
-        return kind == "moderation"
-    base = base_model(card.id)
-    return base in _moderation_model_ids() or base not in sdk_model_id_set()
+    return card_serves(card, ("moderation",), _moderation_model_ids())
 
 
 @functools.lru_cache(maxsize=1)
