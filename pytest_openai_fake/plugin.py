@@ -11,15 +11,16 @@ from __future__ import annotations
 import inspect
 import os
 import threading
-from typing import Any, Callable, Collection, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Mapping
 
 import pytest
 
-from .app import routes_of
-from .fake import FAKE_API_KEY, FakeOpenAI
-from .providers import PROVIDERS
-from .scripting import Script, ScriptError, Scripts, to_outcome
-from .server import PortInUseError
+# Nothing here imports openai, pydantic, the app or the resources at start-up: a run whose
+# tests never use the fake must not pay for them. Fixtures and hooks import what they need.
+if TYPE_CHECKING:
+    from .fake import FakeOpenAI
+    from .guard import NetworkGuard
+    from .scripting import Script
 
 __all__ = [
     "FakeServers",
@@ -29,6 +30,7 @@ __all__ = [
     "azure_openai_client",
     "mistral_client",
     "openai_client",
+    "openai_env",
     "openai_server",
     "openai_servers",
     "together_client",
@@ -36,7 +38,7 @@ __all__ = [
 
 MARKER = "openai_fake"
 PORT_ENV = "PYTEST_OPENAI_FAKE_PORT"
-_SERVERS = pytest.StashKey[dict[str, FakeOpenAI]]()
+_SERVERS = pytest.StashKey[dict[str, "FakeOpenAI"]]()
 _ITEM_SERVERS = pytest.StashKey["FakeServers"]()
 
 
@@ -112,6 +114,9 @@ def _marker_options(
     ``replies`` / ``faults``: endpoint name (or ``"*"`` for faults on every endpoint) -> one
     outcome for every call, or a list answered one per call. Faults are installed first.
     """
+    from .providers import PROVIDERS
+    from .scripting import ScriptError, to_outcome
+
     if models is not None:
         if isinstance(models, (str, bytes)) or not isinstance(models, Collection):
             raise TypeError(f"models= must be a list of model ids, got {type(models).__name__} {models!r}")
@@ -162,6 +167,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for a fake: a wrong marker is an error at setup, not silently ignored. Starts no server."""
     if item.get_closest_marker(MARKER) is None:
         return
+    from .app import routes_of
+    from .scripting import Scripts
+
     try:
         options = marker_options(item)
         if options["replies"] or options["faults"]:
@@ -173,6 +181,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _install_scripts(on: Callable[..., Script], options: dict[str, Any], node: pytest.Item) -> None:
+    from .scripting import ScriptError
+
     try:
         for name in ("faults", "replies"):
             for endpoint, value in (options[name] or {}).items():
@@ -191,6 +201,10 @@ def _session_server(config: pytest.Config, provider: str = "openai") -> FakeOpen
     A fixed port (``--openai-fake-port``) is the openai server's; another provider's server
     keeps the distance between the standalone default ports (mistral PORT+8, together PORT+116).
     """
+    from .fake import FakeOpenAI
+    from .providers import PROVIDERS
+    from .server import PortInUseError
+
     servers = config.stash.setdefault(_SERVERS, {})
     fake = servers.get(provider)
     if fake is None:
@@ -225,6 +239,8 @@ class FakeServers:
         fake = self._used.get(provider)
         if fake is not None:
             return fake
+        from .providers import PROVIDERS
+
         if provider not in PROVIDERS:
             raise KeyError(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
         fake = _session_server(self._config, provider)
@@ -307,6 +323,8 @@ def async_azure_openai_client(openai_servers: FakeServers) -> Any:
 def together_client(openai_servers: FakeServers) -> Any:
     """``together.Together`` for the fake Together AI server; skips when ``together`` is not installed."""
     together = pytest.importorskip("together", reason="together_client needs the together SDK: pip install together")
+    from .fake import FAKE_API_KEY
+
     return together.Together(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
 
 
@@ -314,6 +332,8 @@ def together_client(openai_servers: FakeServers) -> Any:
 def async_together_client(openai_servers: FakeServers) -> Any:
     """``together.AsyncTogether`` for the fake Together AI server; skips without the SDK."""
     together = pytest.importorskip("together", reason="async_together_client needs the together SDK: pip install together")
+    from .fake import FAKE_API_KEY
+
     return together.AsyncTogether(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
 
 
@@ -323,6 +343,8 @@ def mistral_client(openai_servers: FakeServers) -> Iterator[Any]:
     skips when ``mistralai`` is not installed."""
     client = pytest.importorskip("mistralai.client", reason="mistral_client needs the mistralai SDK: pip install mistralai")
     import httpx  # mistralai's HTTP library, installed with it
+
+    from .fake import FAKE_API_KEY
 
     fake = openai_servers["mistral"]
     # Its default HTTP clients build two TLS contexts (~100 ms); the fake's shared one is free.
