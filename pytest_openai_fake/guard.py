@@ -95,12 +95,9 @@ class BlockedAttempt:
 class NetworkGuard:
     """Blocks every non-loopback connect and provider host lookup while installed.
 
-    Use as a context manager or ``install()`` / ``uninstall()``. Guards do not nest: installing
-    a second one while another is active raises ``RuntimeError``.
+    Use as a context manager or ``install()`` / ``uninstall()``. Guards nest (a pytester run
+    inside a guarded test): uninstall them in the reverse order.
     """
-
-    _active: NetworkGuard | None = None
-    _active_lock = threading.Lock()
 
     def __init__(self) -> None:
         self.attempts: list[BlockedAttempt] = []
@@ -111,10 +108,8 @@ class NetworkGuard:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def install(self) -> NetworkGuard:
-        with NetworkGuard._active_lock:
-            if NetworkGuard._active is not None:
-                raise RuntimeError("a NetworkGuard is already installed")
-            NetworkGuard._active = self
+        if self._originals:
+            raise RuntimeError("this NetworkGuard is already installed")
         self._originals = {
             "connect": socket.socket.connect,
             "connect_ex": socket.socket.connect_ex,
@@ -132,9 +127,6 @@ class NetworkGuard:
         socket.socket.connect_ex = self._originals["connect_ex"]  # type: ignore[method-assign]
         socket.getaddrinfo = self._originals["getaddrinfo"]
         self._originals = {}
-        with NetworkGuard._active_lock:
-            if NetworkGuard._active is self:
-                NetworkGuard._active = None
 
     @property
     def installed(self) -> bool:
