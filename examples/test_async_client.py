@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("pytest_asyncio", reason="async def tests need pytest-asyncio: pip install pytest-asyncio")
 
-import openai  # noqa: E402
+import openai
 
 pytestmark = pytest.mark.asyncio
 

@@ -39,7 +39,7 @@ __all__ = [
 MARKER = "openai_fake"
 BLOCK_NETWORK_MARKER = "openai_fake_block_network"
 PORT_ENV = "PYTEST_OPENAI_FAKE_PORT"
-_SERVERS = pytest.StashKey[dict[str, "FakeOpenAI"]]()
+_SERVERS: pytest.StashKey[dict[str, FakeOpenAI]] = pytest.StashKey()
 _ITEM_SERVERS = pytest.StashKey["FakeServers"]()
 
 
@@ -432,7 +432,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             names.insert(0, "openai_env")
 
 
-_GUARD = pytest.StashKey["NetworkGuard"]()
+_GUARD: pytest.StashKey[NetworkGuard] = pytest.StashKey()
 
 
 class _NetworkGuardHooks:
