@@ -9,7 +9,7 @@ import json
 import openai
 import pytest
 
-pytest.importorskip("mistralai")
+pytest.importorskip("mistralai", reason="the Mistral examples need the mistralai SDK: pip install mistralai")
 from mistralai.client import errors  # noqa: E402
 
 from pytest_openai_fake import tool_call  # noqa: E402

@@ -11,7 +11,7 @@ import base64
 import openai
 import pytest
 
-together = pytest.importorskip("together")
+together = pytest.importorskip("together", reason="the Together examples need the together SDK: pip install together")
 
 pytestmark = pytest.mark.openai_fake(provider="together")
 

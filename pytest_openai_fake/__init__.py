@@ -1,54 +1,85 @@
-"""pytest-openai-fake: a deterministic, in-memory fake of the OpenAI API for your tests."""
+"""pytest-openai-fake: a deterministic, in-memory fake of the OpenAI API for your tests.
+
+The names below are imported on first use (PEP 562): ``import pytest_openai_fake`` (which the
+pytest plugin does on every run) loads neither ``openai`` nor the app until a test needs them.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0.dev0"
 
-from .app import Problem
-from .capture import CapturedRequest, RequestLog
-from .errors import OpenAIError
-from .fake import FAKE_API_KEY, FakeOpenAI
-from .scripting import (
-    DEFAULT,
-    Script,
-    ScriptError,
-    content_filter,
-    custom_tool_call,
-    cut_stream,
-    delayed,
-    drop,
-    error,
-    failed,
-    message,
-    raw,
-    refusal,
-    stream_error,
-    tool_call,
-    tool_calls,
-)
+if TYPE_CHECKING:
+    from .app import Problem
+    from .capture import CapturedRequest, RequestLog
+    from .errors import OpenAIError
+    from .fake import FAKE_API_KEY, FakeOpenAI
+    from .guard import NetworkBlockedError, NetworkGuard
+    from .scripting import (
+        DEFAULT,
+        Script,
+        ScriptError,
+        content_filter,
+        custom_tool_call,
+        cut_stream,
+        delayed,
+        drop,
+        error,
+        failed,
+        message,
+        raw,
+        refusal,
+        stream_error,
+        tool_call,
+        tool_calls,
+    )
 
-__all__ = [
-    "DEFAULT",
-    "FAKE_API_KEY",
-    "CapturedRequest",
-    "FakeOpenAI",
-    "OpenAIError",
-    "Problem",
-    "RequestLog",
-    "Script",
-    "ScriptError",
-    "__version__",
-    "content_filter",
-    "custom_tool_call",
-    "cut_stream",
-    "delayed",
-    "drop",
-    "error",
-    "failed",
-    "message",
-    "raw",
-    "refusal",
-    "stream_error",
-    "tool_call",
-    "tool_calls",
-]
+#: public name -> the submodule defining it
+_LAZY = {
+    "Problem": "app",
+    "CapturedRequest": "capture",
+    "RequestLog": "capture",
+    "OpenAIError": "errors",
+    "FAKE_API_KEY": "fake",
+    "FakeOpenAI": "fake",
+    "NetworkBlockedError": "guard",
+    "NetworkGuard": "guard",
+    **dict.fromkeys(
+        (
+            "DEFAULT",
+            "Script",
+            "ScriptError",
+            "content_filter",
+            "custom_tool_call",
+            "cut_stream",
+            "delayed",
+            "drop",
+            "error",
+            "failed",
+            "message",
+            "raw",
+            "refusal",
+            "stream_error",
+            "tool_call",
+            "tool_calls",
+        ),
+        "scripting",
+    ),
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -11,15 +11,16 @@ from __future__ import annotations
 import inspect
 import os
 import threading
-from typing import Any, Callable, Collection, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Mapping
 
 import pytest
 
-from .app import routes_of
-from .fake import FAKE_API_KEY, FakeOpenAI
-from .providers import PROVIDERS
-from .scripting import Script, ScriptError, Scripts, to_outcome
-from .server import PortInUseError
+# Nothing here imports openai, pydantic, the app or the resources at start-up: a run whose
+# tests never use the fake must not pay for them. Fixtures and hooks import what they need.
+if TYPE_CHECKING:
+    from .fake import FakeOpenAI
+    from .guard import NetworkGuard
+    from .scripting import Script
 
 __all__ = [
     "FakeServers",
@@ -29,14 +30,16 @@ __all__ = [
     "azure_openai_client",
     "mistral_client",
     "openai_client",
+    "openai_env",
     "openai_server",
     "openai_servers",
     "together_client",
 ]
 
 MARKER = "openai_fake"
+BLOCK_NETWORK_MARKER = "openai_fake_block_network"
 PORT_ENV = "PYTEST_OPENAI_FAKE_PORT"
-_SERVERS = pytest.StashKey[dict[str, FakeOpenAI]]()
+_SERVERS: pytest.StashKey[dict[str, FakeOpenAI]] = pytest.StashKey()
 _ITEM_SERVERS = pytest.StashKey["FakeServers"]()
 
 
@@ -54,6 +57,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ),
     )
     parser.addini("openai_fake_port", help="port of the fake OpenAI server (0 = ephemeral)", default=None)
+    group.addoption(
+        "--openai-fake-block-network",
+        dest="openai_fake_block_network",
+        action="store_true",
+        default=None,
+        help=(
+            "fail any test that connects to an address off this machine or looks up a real provider "
+            "host (api.openai.com, ...); loopback stays allowed. Also ini openai_fake_block_network "
+            f"and marker @pytest.mark.{BLOCK_NETWORK_MARKER}."
+        ),
+    )
+    parser.addini(
+        "openai_fake_block_network",
+        type="bool",
+        default=False,
+        help="fail tests that try to reach the network off this machine (see --openai-fake-block-network)",
+    )
+    parser.addini(
+        "openai_fake_env",
+        type="bool",
+        default=False,
+        help="give every test the openai_env fixture: OPENAI_BASE_URL, OPENAI_API_KEY, AZURE_OPENAI_* and "
+        "TOGETHER_* point clients built anywhere in the app at the fake",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,6 +93,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "endpoint); provider: which provider openai_server emulates (openai, together, mistral, azure); "
         "deployments: Azure deployment name -> model id.",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{BLOCK_NETWORK_MARKER}(enabled=True): fail this test if it connects to an address off this machine or "
+        "looks up a real provider host; enabled=False lets it when --openai-fake-block-network is on.",
+    )
+    config.pluginmanager.register(_NetworkGuardHooks(config), "openai_fake_network_guard")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -112,6 +145,9 @@ def _marker_options(
     ``replies`` / ``faults``: endpoint name (or ``"*"`` for faults on every endpoint) -> one
     outcome for every call, or a list answered one per call. Faults are installed first.
     """
+    from .providers import PROVIDERS
+    from .scripting import ScriptError, to_outcome
+
     if models is not None:
         if isinstance(models, (str, bytes)) or not isinstance(models, Collection):
             raise TypeError(f"models= must be a list of model ids, got {type(models).__name__} {models!r}")
@@ -162,6 +198,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for a fake: a wrong marker is an error at setup, not silently ignored. Starts no server."""
     if item.get_closest_marker(MARKER) is None:
         return
+    from .app import routes_of
+    from .scripting import Scripts
+
     try:
         options = marker_options(item)
         if options["replies"] or options["faults"]:
@@ -173,6 +212,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _install_scripts(on: Callable[..., Script], options: dict[str, Any], node: pytest.Item) -> None:
+    from .scripting import ScriptError
+
     try:
         for name in ("faults", "replies"):
             for endpoint, value in (options[name] or {}).items():
@@ -191,6 +232,10 @@ def _session_server(config: pytest.Config, provider: str = "openai") -> FakeOpen
     A fixed port (``--openai-fake-port``) is the openai server's; another provider's server
     keeps the distance between the standalone default ports (mistral PORT+8, together PORT+116).
     """
+    from .fake import FakeOpenAI
+    from .providers import PROVIDERS
+    from .server import PortInUseError
+
     servers = config.stash.setdefault(_SERVERS, {})
     fake = servers.get(provider)
     if fake is None:
@@ -225,6 +270,8 @@ class FakeServers:
         fake = self._used.get(provider)
         if fake is not None:
             return fake
+        from .providers import PROVIDERS
+
         if provider not in PROVIDERS:
             raise KeyError(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
         fake = _session_server(self._config, provider)
@@ -307,6 +354,8 @@ def async_azure_openai_client(openai_servers: FakeServers) -> Any:
 def together_client(openai_servers: FakeServers) -> Any:
     """``together.Together`` for the fake Together AI server; skips when ``together`` is not installed."""
     together = pytest.importorskip("together", reason="together_client needs the together SDK: pip install together")
+    from .fake import FAKE_API_KEY
+
     return together.Together(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
 
 
@@ -314,6 +363,8 @@ def together_client(openai_servers: FakeServers) -> Any:
 def async_together_client(openai_servers: FakeServers) -> Any:
     """``together.AsyncTogether`` for the fake Together AI server; skips without the SDK."""
     together = pytest.importorskip("together", reason="async_together_client needs the together SDK: pip install together")
+    from .fake import FAKE_API_KEY
+
     return together.AsyncTogether(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
 
 
@@ -324,6 +375,8 @@ def mistral_client(openai_servers: FakeServers) -> Iterator[Any]:
     client = pytest.importorskip("mistralai.client", reason="mistral_client needs the mistralai SDK: pip install mistralai")
     import httpx  # mistralai's HTTP library, installed with it
 
+    from .fake import FAKE_API_KEY
+
     fake = openai_servers["mistral"]
     # Its default HTTP clients build two TLS contexts (~100 ms); the fake's shared one is free.
     sync = httpx.Client(verify=fake._ssl())
@@ -332,6 +385,138 @@ def mistral_client(openai_servers: FakeServers) -> Iterator[Any]:
         api_key=FAKE_API_KEY, server_url=fake.url, client=sync, async_client=httpx.AsyncClient(verify=fake._ssl(), limits=idle)
     )
     sync.close()
+
+
+#: Environment variables the SDKs read when a client is built without arguments.
+#: (mistralai reads only MISTRAL_API_KEY: its server URL has no variable, pass server_url=.)
+ENV_UNSET = ("AZURE_OPENAI_AD_TOKEN",)  # would be sent instead of the fake key by AzureOpenAI
+
+
+@pytest.fixture
+def openai_env(openai_servers: FakeServers, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point SDK clients built anywhere in the app (``openai.OpenAI()`` with no arguments) at the fake.
+
+    Sets, for this test only: ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` (the test's
+    ``openai_server``), ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` /
+    ``OPENAI_API_VERSION`` (the fake Azure server), ``TOGETHER_BASE_URL`` / ``TOGETHER_API_KEY``
+    (the fake Together server) and ``MISTRAL_API_KEY``; removes ``AZURE_OPENAI_AD_TOKEN``.
+    Returns the variables it set. ini ``openai_fake_env = true`` gives it to every test.
+    """
+    from .fake import FAKE_API_KEY
+
+    azure, together = openai_servers["azure"], openai_servers["together"]
+    env = {
+        "OPENAI_BASE_URL": openai_server.base_url,
+        "OPENAI_API_KEY": FAKE_API_KEY,
+        "AZURE_OPENAI_ENDPOINT": azure.url,
+        "AZURE_OPENAI_API_KEY": FAKE_API_KEY,
+        "OPENAI_API_VERSION": azure.provider.api_version,
+        "TOGETHER_BASE_URL": together.url,
+        "TOGETHER_API_KEY": FAKE_API_KEY,
+        "MISTRAL_API_KEY": FAKE_API_KEY,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ENV_UNSET:
+        monkeypatch.delenv(name, raising=False)
+    return env
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """ini ``openai_fake_env = true``: every test gets ``openai_env``, as if it asked for it."""
+    if not config.getini("openai_fake_env"):
+        return
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if isinstance(names, list) and "openai_env" not in names:
+            names.insert(0, "openai_env")
+
+
+_GUARD: pytest.StashKey[NetworkGuard] = pytest.StashKey()
+
+
+class _NetworkGuardHooks:
+    """``--openai-fake-block-network``: a ``NetworkGuard`` from the start of a test's setup to the
+    end of its teardown. A blocked attempt raises ``NetworkBlockedError`` where it happens, and
+    also fails the phase it happened in, so an app that catches the error cannot hide it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        option = config.getoption("openai_fake_block_network", None)
+        self.default = bool(option) or bool(config.getini("openai_fake_block_network"))
+
+    def enabled(self, item: pytest.Item) -> tuple[bool, str | None]:
+        """Whether the guard is on for ``item``, and what is wrong with its marker (then: on)."""
+        mark = item.get_closest_marker(BLOCK_NETWORK_MARKER)
+        if mark is None:
+            return self.default, None
+        try:
+            enabled = inspect.signature(_block_network_options).bind(*mark.args, **mark.kwargs).arguments.get("enabled", True)
+        except TypeError as exc:
+            return True, f"@pytest.mark.{BLOCK_NETWORK_MARKER} on {item.nodeid}: {exc}"
+        if not isinstance(enabled, bool):
+            return True, f"@pytest.mark.{BLOCK_NETWORK_MARKER} on {item.nodeid}: enabled= must be True or False, got {enabled!r}"
+        return enabled, None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        # Nothing before the yield may raise: the inner wrappers' teardown halves run regardless.
+        enabled, problem = self.enabled(item)
+        if enabled:
+            from .guard import NetworkGuard
+
+            item.stash[_GUARD] = NetworkGuard().install()
+        result = yield from self._checked(item, "setup")
+        if problem:
+            pytest.fail(problem, pytrace=False)
+        return result
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        return (yield from self._checked(item, "call"))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+        try:
+            return (yield from self._checked(item, "teardown"))
+        finally:
+            guard = item.stash.get(_GUARD, None)
+            if guard is not None:
+                guard.uninstall()
+                del item.stash[_GUARD]
+
+    @staticmethod
+    def _checked(item: pytest.Item, when: str) -> Iterator[None]:
+        try:
+            result = yield
+        except BaseException:
+            guard = item.stash.get(_GUARD, None)
+            attempts = guard.take_attempts() if guard is not None else []
+            if attempts:
+                item.add_report_section(when, "openai-fake network guard", _blocked_message(attempts))
+            raise
+        guard = item.stash.get(_GUARD, None)
+        attempts = guard.take_attempts() if guard is not None else []
+        if attempts:
+            pytest.fail(_blocked_message(attempts), pytrace=False)
+        return result
+
+
+def _block_network_options(enabled: bool = True) -> None:
+    """The signature of ``@pytest.mark.openai_fake_block_network``."""
+
+
+def _blocked_message(attempts: list[Any]) -> str:
+    from .guard import HOW_TO_FIX
+
+    counts: dict[str, int] = {}
+    for attempt in attempts:
+        line = attempt.describe()
+        counts[line] = counts.get(line, 0) + 1
+    listing = "\n".join(f"  - {line}" + (f" ({n} times)" if n > 1 else "") for line, n in counts.items())
+    return (
+        "pytest-openai-fake's network guard blocked this test from reaching the network "
+        f"(the app may have caught the ConnectionError):\n{listing}\n{HOW_TO_FIX}"
+    )
 
 
 @pytest.hookimpl(wrapper=True)

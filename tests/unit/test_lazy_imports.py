@@ -1,0 +1,63 @@
+"""Cheap when unused: the plugin's start-up imports nothing heavy, and lazy imports keep working."""
+
+from __future__ import annotations
+
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest_openai_fake
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ("openai", "pydantic", "werkzeug", "httpx2", "pytest_openai_fake.app", "pytest_openai_fake.resources")
+
+
+def run_python(code: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_importing_the_plugin_loads_no_sdk_and_no_app():
+    loaded = json.loads(
+        run_python(
+            "import json, sys, pytest, pytest_openai_fake.plugin\n"
+            f"print(json.dumps([m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m in {HEAVY!r}"
+            " or any(m.startswith(h + '.') for h in " + repr(HEAVY) + ")]))"
+        )
+    )
+    assert loaded == []
+
+
+def test_every_module_can_be_the_first_one_imported():
+    """No import cycle hides behind the import order the package used to force."""
+    modules = sorted(
+        m.name for m in pkgutil.walk_packages(pytest_openai_fake.__path__, "pytest_openai_fake.") if m.name != "pytest_openai_fake.__main__"
+    )
+    assert "pytest_openai_fake.state" in modules and "pytest_openai_fake.resources.chat" in modules
+    failures = run_python(
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.startswith('pytest_openai_fake')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as exc:\n"
+        "        print(name, repr(exc))\n"
+    )
+    assert failures == ""
+
+
+def test_public_names_resolve_lazily():
+    from pytest_openai_fake import FakeOpenAI, NetworkGuard, error
+    from pytest_openai_fake.fake import FakeOpenAI as defined
+
+    assert FakeOpenAI is defined
+    assert callable(error) and NetworkGuard.__module__ == "pytest_openai_fake.guard"
+    assert set(pytest_openai_fake.__all__) <= set(dir(pytest_openai_fake))
+    for name in pytest_openai_fake.__all__:
+        assert getattr(pytest_openai_fake, name) is not None
