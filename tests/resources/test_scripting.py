@@ -163,7 +163,7 @@ def test_callable_returning_none_gives_the_default(openai_server, client):
     assert chat(client).choices[0].message.content == default
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_callable_that_raises_fails_loudly(openai_server, client):
     def broken(request):
         raise KeyError("oops")
@@ -176,7 +176,7 @@ def test_callable_that_raises_fails_loudly(openai_server, client):
     assert "Traceback" in problems[0].detail
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_callable_returning_a_bad_reply_fails_loudly(openai_server, client):
     openai_server.on(CHAT).respond(lambda request: 42)
     with pytest.raises(openai.InternalServerError):
@@ -354,7 +354,7 @@ def test_a_reset_during_a_reply_function_drops_the_call(openai_server):
 # -- strictness --------------------------------------------------------------------------------
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_a_call_the_fake_refuses_uses_no_reply(openai_server, client):
     # Regression: a bad request (answered 400 by the fake's own checks) used up a once reply.
     script = openai_server.on(CHAT).once("first", "second")
@@ -401,13 +401,13 @@ def test_scripted_faults_are_used_up_by_the_calls_they_fail(openai_server, clien
     assert chat(client).choices[0].message.content == "after"
 
 
-def test_strict_script_fails_a_call_beyond_its_replies(openai_server, client):
-    openai_server.on(CHAT, strict=True).once("only one")
+def test_exhaustive_script_fails_a_call_beyond_its_replies(openai_server, client):
+    openai_server.on(CHAT, exhaustive=True).once("only one")
     assert chat(client).choices[0].message.content == "only one"
     with pytest.raises(openai.InternalServerError):
         chat(client)
     [problem] = openai_server.take_problems()
-    assert "is strict and has no replies left" in problem.summary
+    assert "has no replies left" in problem.summary
 
 
 def test_assert_all_consumed(openai_server, client):
