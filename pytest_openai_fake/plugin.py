@@ -519,9 +519,10 @@ def unused_scripts_report(fake: FakeOpenAI) -> str:
     filters (``<Script script_2 on(chat.completions.create, model='gpt-4o')>``)."""
     lines = []
     for script in fake.scripts:
+        pending = script.pending_replies
+        left = f"{len(pending)} once repl{'y' if len(pending) == 1 else 'ies'} unused: {', '.join(map(repr, pending))}"
         if not script.called:
-            left = f"; {script.pending} once repl{'y' if script.pending == 1 else 'ies'} unused" if script.pending else ""
-            lines.append(f"  {script!r}: matched no call{left}")
-        elif script.pending:
-            lines.append(f"  {script!r}: {script.pending} once repl{'y' if script.pending == 1 else 'ies'} unused after {script.call_count} call(s)")
+            lines.append(f"  {script!r}: matched no call" + (f"; {left}" if pending else ""))
+        elif pending:
+            lines.append(f"  {script!r}: {left.replace(' unused:', f' unused after {script.call_count} call(s):')}")
     return "\n".join(lines)

@@ -885,6 +885,12 @@ class Script:
         return len(self._queue)
 
     @property
+    def pending_replies(self) -> list[Outcome]:
+        """The ``once`` replies still unused, in order."""
+        with self._owner.lock:
+            return list(self._queue)
+
+    @property
     def call_count(self) -> int:
         return len(self.calls)
 
