@@ -836,7 +836,9 @@ class Script:
         __tracebackhide__ = True
         if not replies:
             raise ScriptError("once(): give at least one reply")
-        outcomes = [self._owner.check(self.endpoint, to_outcome(r), stream=self.stream) for r in replies]
+        outcomes = []
+        for reply in replies:  # a loop, not a comprehension: its frame would show in tracebacks
+            outcomes.append(self._owner.check(self.endpoint, to_outcome(reply), stream=self.stream))
         with self._owner.lock:
             self._queue.extend(outcomes)
             self._scripted = True
