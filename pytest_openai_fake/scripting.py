@@ -1077,8 +1077,10 @@ class Scripts:
     def endpoint_of_path(self, path: str) -> str:
         """The endpoint a URL path routes to: ``"/v1/chat/completions"`` -> ``"chat.completions.create"``.
 
-        The path may start with the HTTP method (``"GET /v1/files"``), and name ids literally
-        (``/v1/files/file-abc``) or as the template (``/v1/files/{file_id}``).
+        The path may start with the HTTP method (``"GET /v1/chat/completions"``), and name ids
+        literally (``/v1/files/file-abc``) or as the template (``/v1/files/{file_id}``). Without a
+        method, a path shared by several endpoints means the one that answers with model replies
+        (``POST``), if exactly one does; otherwise the method must be given.
         """
         __tracebackhide__ = True
         method, _, rest = path.strip().partition(" ")
@@ -1103,6 +1105,11 @@ class Scripts:
             exact = [r for r in found if any(r.path == c for c in candidates)]
             if len(exact) == 1:
                 return exact[0].endpoint
+            # Without a method, the endpoint a model answers (``POST /v1/chat/completions``, not
+            # the stored-completions list at ``GET``) is the one a script means.
+            answering = [r for r in (exact or found) if r.replies]
+            if not method and len(answering) == 1:
+                return answering[0].endpoint
             names = " or ".join(f"{r.endpoint} ({r.method})" for r in sorted(found, key=lambda r: r.endpoint))
             raise ScriptError(f"path {path!r} is {names}: name the endpoint, or give the method, e.g. on(\"{found[0].method} {path}\")")
         raise ScriptError(f"no endpoint has the path {path!r}{' for ' + method if method else ''}; name the endpoint, e.g. on(\"chat.completions.create\")")
