@@ -147,9 +147,8 @@ class CapturedResponse:
             summary = self.stream
             return summary.error if summary is not None else None
         body = self.json
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            return body["error"]
-        return None
+        error = body.get("error") if isinstance(body, dict) else None
+        return error if isinstance(error, dict) else None
 
     def describe(self, width: int = SHORT) -> str:
         """A short form of the answer: text, tool calls with arguments, error type and message."""

@@ -44,6 +44,8 @@ class FakeOpenAI:
         self.app = FakeApp(self.provider)
         self._server = ServerThread(self.app, host=host, port=port)
         self._http_client: httpx2.Client | None = None
+        #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
+        self.unused_replies = "fail"
         self._ssl_context: ssl.SSLContext | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -102,6 +104,7 @@ class FakeOpenAI:
     def reset(self) -> None:
         """Back to a fresh fake: no requests, no stored objects, full catalog, clock at start."""
         self.app.reset()
+        self.unused_replies = "fail"
 
     def configure(
         self,
@@ -109,6 +112,7 @@ class FakeOpenAI:
         models: Iterable[str] | None = None,
         problems: str | None = None,
         deployments: Mapping[str, str] | None = None,
+        unused_replies: str | None = None,
         strict: bool | None = None,
     ) -> None:
         """Per-test settings, as the ``openai_fake`` marker applies them.
@@ -117,8 +121,10 @@ class FakeOpenAI:
         request no route matches, an exception inside the fake, a script that cannot be followed
         — fail the test) or ``"ignore"``. ``deployments``: deployment name -> model id for
         Azure-style paths: once a test configures any, only those exist (a later call adds more);
-        without any, every catalog model is a deployment of its own name. ``strict=True/False`` is
-        the deprecated spelling of ``problems="fail"/"ignore"``.
+        without any, every catalog model is a deployment of its own name. ``unused_replies``:
+        ``"fail"`` (the default: ``once`` replies a passing test leaves unused fail it at teardown,
+        under the pytest plugin) or ``"ignore"``. ``strict=True/False`` is the deprecated spelling
+        of ``problems="fail"/"ignore"``.
         """
         __tracebackhide__ = True
         if strict is not None:
@@ -128,6 +134,10 @@ class FakeOpenAI:
             problems = "fail" if strict else "ignore"
         if problems is not None and problems not in ("fail", "ignore"):
             raise ValueError(f"configure(): problems must be 'fail' or 'ignore', got {problems!r}")
+        if unused_replies is not None and unused_replies not in ("fail", "ignore"):
+            raise ValueError(f"configure(): unused_replies must be 'fail' or 'ignore', got {unused_replies!r}")
+        if unused_replies is not None:
+            self.unused_replies = unused_replies
         with self.app.lock:
             if models is not None:
                 self.app.state.models.restrict(models)

@@ -61,12 +61,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None): "
+        f"{MARKER}(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None, "
+        "unused_replies='fail'): "
         "configure the fake OpenAI server for this test. models: the only model ids that exist; problems: "
         "'fail' (the default) fails the test when the fake raised or got a request it has no route for, "
         "'ignore' does not; replies/faults: endpoint name -> a reply for every call, or a list of replies, "
         "one per call ('*' for faults on every endpoint); provider: which provider openai_server emulates "
-        "(openai, together, mistral, azure); deployments: Azure deployment name -> model id.",
+        "(openai, together, mistral, azure); deployments: Azure deployment name -> model id; unused_replies: "
+        "'fail' (the default) fails a passing test that left scripted once replies unused, 'ignore' does not.",
     )
     base_port(config)  # a bad port is one usage error now, not one per test
 
@@ -167,12 +169,15 @@ def _marker_options(
     faults: Mapping[str, Any] | None = None,
     provider: str = "openai",
     deployments: Mapping[str, str] | None = None,
+    unused_replies: str = "fail",
 ) -> dict[str, Any]:
     """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker.
 
     ``replies`` / ``faults``: endpoint name (or ``"*"`` for faults on every endpoint) -> one
     outcome for every call, or a list answered one per call. Faults are installed first.
     ``problems``: ``"fail"`` (default) or ``"ignore"`` (the deprecated ``strict=True/False``).
+    ``unused_replies``: ``"fail"`` (default: ``once`` replies a passing test left unused fail it at
+    teardown) or ``"ignore"``.
     """
     if models is not None:
         if isinstance(models, (str, bytes)) or not isinstance(models, Collection):
@@ -183,6 +188,8 @@ def _marker_options(
         models = list(models)
     if problems not in PROBLEM_POLICIES:
         raise TypeError(f"problems= must be 'fail' or 'ignore', got {problems!r}")
+    if unused_replies not in PROBLEM_POLICIES:
+        raise TypeError(f"unused_replies= must be 'fail' or 'ignore', got {unused_replies!r}")
     for name, table in (("replies", replies), ("faults", faults)):
         if table is None:
             continue
@@ -202,7 +209,15 @@ def _marker_options(
         not isinstance(deployments, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in deployments.items())
     ):
         raise TypeError(f"deployments= must map deployment names to model ids, got {deployments!r}")
-    return {"models": models, "problems": problems, "replies": replies, "faults": faults, "provider": provider, "deployments": deployments}
+    return {
+        "models": models,
+        "problems": problems,
+        "replies": replies,
+        "faults": faults,
+        "provider": provider,
+        "deployments": deployments,
+        "unused_replies": unused_replies,
+    }
 
 
 _MARKER_KEYWORDS = tuple(inspect.signature(_marker_options).parameters)
@@ -347,6 +362,7 @@ class FakeServers:
             raise KeyError(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
         fake = _session_server(self._config, provider)
         fake.reset()
+        fake.configure(unused_replies=self._options["unused_replies"])  # the test's policy, on every server
         if provider == self._options["provider"]:
             fake.configure(models=self._options["models"], problems=self._options["problems"])
             _install_scripts(fake.on, self._options, self._node)
@@ -359,10 +375,19 @@ class FakeServers:
         return iter(list(self._used.values()))
 
     def finish(self) -> None:
-        """Fail the test for the problems and unused exhaustive scripts of every server it used."""
+        """Fail the test for the problems and unused exhaustive scripts of every server it used,
+        and, if the test passed, for ``once`` replies it left unused (``unused_replies="fail"``)."""
         __tracebackhide__ = True
         problems = [p for fake in self._used.values() for p in fake.take_problems() if fake.problem_policy == "fail"]
         unused = [(s, s.leftover()) for fake in self._used.values() for s in fake.scripts.exhaustive_unconsumed()]
+        passed = self._node.stash.get(_CALL_PASSED, False)
+        left = [
+            (script, fake)
+            for fake in self._used.values()
+            if passed and fake.unused_replies == "fail"
+            for script in fake.scripts
+            if script.pending and not script.exhaustive
+        ]
         if problems:
             listing = "\n\n".join(str(p) for p in problems)
             pytest.fail(
@@ -373,6 +398,18 @@ class FakeServers:
         if unused:
             listing = "\n".join(f"  {s!r}: {left}" for s, left in unused)
             pytest.fail(f"exhaustive script(s) not fully consumed by this test:\n{listing}", pytrace=False)
+        if left:
+            listing = "\n".join(
+                f"  {script!r}: {script.pending} of its once replies unused after {script.call_count} call(s): "
+                + ", ".join(map(repr, script.pending_replies))
+                for script, _ in left
+            )
+            pytest.fail(
+                "the test passed but left scripted once replies unused: the code made fewer calls than the "
+                "script expects, or calls the script does not match. Use respond(...) for a reply that may be "
+                f"used or not, or @pytest.mark.{MARKER}(unused_replies='ignore'):\n{listing}",
+                pytrace=False,
+            )
 
 
 @pytest.fixture
@@ -454,6 +491,7 @@ def mistral_client(openai_servers: FakeServers) -> Iterator[Any]:
 
 
 _REPORTED = pytest.StashKey[bool]()
+_CALL_PASSED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -462,6 +500,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     it sent last, what the fake answered and which script answered) and the scripts it left
     unused ("OpenAI scripts not used"). ``-vv`` adds the full bodies."""
     report = yield
+    if report.when == "call":
+        item.stash[_CALL_PASSED] = report.passed
     servers = item.stash.get(_ITEM_SERVERS, None)
     if servers is None or not report.failed or report.when not in ("call", "teardown") or item.stash.get(_REPORTED, False):
         return report

@@ -50,19 +50,71 @@ def test_marker_replies_and_faults(pytester: pytest.Pytester):
 def test_exhaustive_script_left_unused_fails_the_test(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
+        import pytest
+
         MESSAGES = [{"role": "user", "content": "hi"}]
 
         def test_uses_one_of_two(openai_server, openai_client):
             openai_server.on("chat.completions.create", exhaustive=True).once("a", "b")
             openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
 
-        def test_loose_script_may_stay_unused(openai_server, openai_client):
+        @pytest.mark.openai_fake(unused_replies="ignore")
+        def test_unused_replies_may_be_ignored(openai_server, openai_client):
             openai_server.on("chat.completions.create").once("a", "b")
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*exhaustive script(s) not fully consumed*", "*<Script script_1 on(chat.completions.create)>: 1 reply(ies) left*"])
+
+
+def test_once_replies_a_passing_test_left_unused_fail_it(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        def test_one_call_two_replies(openai_server, openai_client):
+            openai_server.on("chat.completions.create").once("a", "b")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_filter_never_matched(openai_server, openai_client):
+            openai_server.on("chat.completions.create", message="bonjour").once("salut")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_all_used(openai_server, openai_client):
+            openai_server.on("chat.completions.create").once("a").respond("standing reply, may stay unused")
+            openai_server.on("models.list").respond({})  # respond: never required
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_failing_test_gets_no_second_error(openai_server):
+            openai_server.on("chat.completions.create").once("a")
+            assert False
+
+        @pytest.mark.openai_fake(unused_replies="ignore")
+        def test_marker_opt_out(openai_server):
+            openai_server.on("chat.completions.create").once("a")
+
+        def test_opt_out_inside_the_test(openai_server, openai_servers):
+            openai_server.on("chat.completions.create").once("a")
+            openai_servers["mistral"].on("chat.completions.create").once("b")
+            openai_server.configure(unused_replies="ignore")
+            openai_servers["mistral"].configure(unused_replies="ignore")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5, failed=1, errors=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*ERROR at teardown of test_one_call_two_replies*",
+            "*ERROR at teardown of test_filter_never_matched*",
+            "the test passed but left scripted once replies unused*unused_replies='ignore')*",
+            "  <Script script_1 on(chat.completions.create)>: 1 of its once replies unused after 1 call(s): <Outcome reply 'b'>",
+            "  <Script script_1 on(chat.completions.create, message='bonjour')>: 1 of its once replies unused after 0 call(s): <Outcome reply 'salut'>",
+        ]
+    )
+    assert "teardown of test_failing_test_gets_no_second_error" not in result.stdout.str()
 
 
 def test_exhaustive_script_called_too_often_fails_the_test(pytester: pytest.Pytester):

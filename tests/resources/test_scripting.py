@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import struct
@@ -392,6 +393,9 @@ def test_a_refused_stream_uses_no_stream_fault_either(openai_server, client, rep
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="no-such-model", messages=ASK, stream=True)
     assert script.pending == 1 and script.call_count == 0
+    with pytest.raises(openai.APIError) if reply != "hello" else contextlib.nullcontext():
+        list(client.chat.completions.create(model="gpt-4o", messages=ASK, stream=True))  # the next call gets it
+    assert script.pending == 0 and script.call_count == 1
 
 
 def test_scripted_faults_are_used_up_by_the_calls_they_fail(openai_server, client):
