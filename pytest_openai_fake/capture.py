@@ -202,7 +202,7 @@ class StreamSummary:
 
 
 class _Parts:
-    __slots__ = ("text", "tool_calls", "refusal", "finish_reason", "choices")
+    __slots__ = ("choices", "finish_reason", "refusal", "text", "tool_calls")
 
     def __init__(self) -> None:
         self.text: str | None = None

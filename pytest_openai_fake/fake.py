@@ -198,6 +198,7 @@ class FakeOpenAI:
 
         ``fake.fail_next(2, 429, retry_after=0.001)``: two rate-limit errors, then normal answers.
         """
+        __tracebackhide__ = True
         outcome = error(status, **fault)
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
             raise ScriptError(f"fail_next(): times must be a positive number, got {times!r}")

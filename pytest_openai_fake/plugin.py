@@ -285,7 +285,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for mark in item.iter_markers(MARKER):
         try:
             if _bind_marker(mark)[1]:
-                path, line, _ = item.location
+                line = item.location[1]
                 warnings.warn_explicit(
                     f"@pytest.mark.{MARKER}(strict=...) is deprecated: use problems='fail' (strict=True) or "
                     "problems='ignore' (strict=False); strict= will be removed in the next release",

@@ -443,7 +443,7 @@ class PydanticModel(Protocol):
 #: response; an outcome (``raw``, ``error``, ``drop``, ``cut_stream``, ``stream_error``,
 #: ``delayed``, ``DEFAULT``); or a function of the ``CapturedRequest`` returning one (``None``: the
 #: fake's own answer).
-Reply: TypeAlias = Union[
+Reply: TypeAlias = Union[  # noqa: UP007 (a runtime alias with forward references: no "|")
     str,
     Message,
     ToolCall,
@@ -1131,7 +1131,7 @@ class Scripts:
         return outcome
 
     def choose(self, call: Call, request: Callable[[], CapturedRequest]) -> Chosen:
-        """The script answering ``call`` and its outcome; no outcome for an exhausted strict one;
+        """The script answering ``call`` and its outcome; no outcome for an exhaustive one with nothing left;
         neither when no script answers.
 
         Called holding ``lock``. A ``match=`` predicate runs with the lock released, so a slow one

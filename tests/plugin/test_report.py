@@ -46,8 +46,10 @@ def test_the_report_tells_the_story_of_the_test(pytester: pytest.Pytester):
             "       < list of * model(s)",
             "  4. POST /v1/chat/completions model=gpt-5-nope -> 404  [[]default[]]",
             "       < invalid_request_error (model_not_found): The model `gpt-5-nope` does not exist or you do not have access to it.",
-            '       ! pytest-openai-fake: model "gpt-5-nope" is not in this test\'s catalog; add it with '
-            '@pytest.mark.openai_fake(models=[[]..., "gpt-5-nope"[]]) or openai_server.state.models.add("gpt-5-nope")',
+            (
+                '       ! pytest-openai-fake: model "gpt-5-nope" is not in this test\'s catalog; add it with '
+                '@pytest.mark.openai_fake(models=[[]..., "gpt-5-nope"[]]) or openai_server.state.models.add("gpt-5-nope")'
+            ),
             "*- OpenAI scripts not used -*",
             "  <Script script_2 on(chat.completions.create, model='gpt-4o-mini')>: matched no call",
             "  <Script script_3 on(models.list)>: 1 once reply unused after 1 call(s): <Outcome patch {}>",

@@ -6,11 +6,9 @@ import dataclasses
 import re
 import threading
 
+import openai
 import pytest
 
-import openai
-
-from pytest_openai_fake.resources import _png
 from pytest_openai_fake import (
     CapturedRequest,
     CapturedResponse,
@@ -24,6 +22,7 @@ from pytest_openai_fake import (
     tool_call,
     tool_calls,
 )
+from pytest_openai_fake.resources import _png
 
 
 def captured(index: int, endpoint: str | None = "chat.completions.create", body: bytes = b'{"model": "gpt-4o"}', status: int = 200) -> CapturedRequest:
