@@ -13,12 +13,13 @@ __version__ = "0.1.0.dev0"
 
 if TYPE_CHECKING:
     from .app import Problem
-    from .capture import CapturedRequest, RequestLog
+    from .capture import CapturedRequest, CapturedResponse, RequestLog, StreamSummary
     from .errors import OpenAIError
     from .fake import FAKE_API_KEY, FakeOpenAI
     from .guard import NetworkBlockedError, NetworkGuard
     from .scripting import (
         DEFAULT,
+        Reply,
         Script,
         ScriptError,
         content_filter,
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 _LAZY = {
     "Problem": "app",
     "CapturedRequest": "capture",
+    "CapturedResponse": "capture",
     "RequestLog": "capture",
+    "StreamSummary": "capture",
     "OpenAIError": "errors",
     "FAKE_API_KEY": "fake",
     "FakeOpenAI": "fake",
@@ -49,6 +52,7 @@ _LAZY = {
     **dict.fromkeys(
         (
             "DEFAULT",
+            "Reply",
             "Script",
             "ScriptError",
             "content_filter",
@@ -69,7 +73,36 @@ _LAZY = {
     ),
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+__all__ = [
+    "CapturedRequest",
+    "CapturedResponse",
+    "DEFAULT",
+    "FAKE_API_KEY",
+    "FakeOpenAI",
+    "NetworkBlockedError",
+    "NetworkGuard",
+    "OpenAIError",
+    "Problem",
+    "Reply",
+    "RequestLog",
+    "Script",
+    "ScriptError",
+    "StreamSummary",
+    "__version__",
+    "content_filter",
+    "custom_tool_call",
+    "cut_stream",
+    "delayed",
+    "drop",
+    "error",
+    "failed",
+    "message",
+    "raw",
+    "refusal",
+    "stream_error",
+    "tool_call",
+    "tool_calls",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -28,7 +28,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from . import __version__, errors
-from .capture import CapturedRequest, RequestLog, headers_from_environ
+from .capture import CapturedRequest, CapturedResponse, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
 from .providers import Provider, get_provider
 from .resources import ALL_RESOURCES
@@ -190,6 +190,8 @@ class FakeApp:
                 endpoint=endpoint,
                 status=response.status_code,
                 index=len(self.requests),
+                response=CapturedResponse.of(response, outcome),
+                script=script,
             )
             self.requests.append(captured)
             if script is not None:

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from werkzeug.exceptions import HTTPException
 
 __all__ = [
+    "HINT_HEADER",
     "DropConnection",
     "OpenAIError",
     "bad_request",
@@ -159,8 +160,18 @@ def invalid_api_key(credential: str) -> OpenAIError:
     return OpenAIError(401, INVALID_AUTH_HEADER.format(shown=mask_key(credential)), code="invalid_api_key")
 
 
+#: A response header with the fake's advice on an error; the error's wire text stays the API's.
+HINT_HEADER = "x-fake-hint"
+
+
 def model_not_found(model: str) -> OpenAIError:
-    return OpenAIError(404, MODEL_NOT_FOUND.format(model=model), code="model_not_found")
+    """The API's 404 for an unknown model; ``x-fake-hint`` says how a test adds it to its catalog."""
+    shown = json.dumps(model)  # escaped: a header carries neither newlines nor non-latin-1 text
+    hint = (
+        f"pytest-openai-fake: model {shown} is not in this test's catalog; add it with "
+        f"@pytest.mark.openai_fake(models=[..., {shown}]) or openai_server.state.models.add({shown})"
+    )
+    return OpenAIError(404, MODEL_NOT_FOUND.format(model=model), code="model_not_found", headers={HINT_HEADER: hint})
 
 
 def not_found(message: str, *, param: str | None = None) -> OpenAIError:

@@ -18,9 +18,9 @@ from .app import FakeApp, Problem
 from .capture import CapturedRequest, RequestLog
 from .determinism import Clock
 from .providers import get_provider
-from .scripting import Script, ScriptError, Scripts, error
+from .scripting import Script, ScriptError, Scripts, error, warn_deprecated
 from .server import ServerThread
-from .state import Store
+from .state import Store, base_model
 
 if TYPE_CHECKING:
     import httpx2
@@ -44,6 +44,8 @@ class FakeOpenAI:
         self.app = FakeApp(self.provider)
         self._server = ServerThread(self.app, host=host, port=port)
         self._http_client: httpx2.Client | None = None
+        #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
+        self.unused_replies = "fail"
         self._ssl_context: ssl.SSLContext | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -102,27 +104,45 @@ class FakeOpenAI:
     def reset(self) -> None:
         """Back to a fresh fake: no requests, no stored objects, full catalog, clock at start."""
         self.app.reset()
+        self.unused_replies = "fail"
 
     def configure(
         self,
         *,
         models: Iterable[str] | None = None,
-        strict: bool | None = None,
+        problems: str | None = None,
         deployments: Mapping[str, str] | None = None,
+        unused_replies: str | None = None,
+        strict: bool | None = None,
     ) -> None:
         """Per-test settings, as the ``openai_fake`` marker applies them.
 
-        ``models``: only these models exist. ``strict``: whether problems (a request no route
-        matches, an exception inside the fake) fail the test; on by default. ``deployments``:
-        deployment name -> model id for Azure-style paths: once a test configures any, only
-        those exist (a later call adds more); without any, every catalog model is a deployment
-        of its own name.
+        ``models``: only these models exist. ``problems``: ``"fail"`` (the default: problems — a
+        request no route matches, an exception inside the fake, a script that cannot be followed
+        — fail the test) or ``"ignore"``. ``deployments``: deployment name -> model id for
+        Azure-style paths: once a test configures any, only those exist (a later call adds more);
+        without any, every catalog model is a deployment of its own name. ``unused_replies``:
+        ``"fail"`` (the default: ``once`` replies a passing test leaves unused fail it at teardown,
+        under the pytest plugin) or ``"ignore"``. ``strict=True/False`` is the deprecated spelling
+        of ``problems="fail"/"ignore"``.
         """
+        __tracebackhide__ = True
+        if strict is not None:
+            if problems is not None:
+                raise TypeError("configure(): give problems= only (strict= is its deprecated spelling)")
+            warn_deprecated("configure(strict=...) is deprecated: use problems='fail' (strict=True) or problems='ignore' (strict=False)")
+            problems = "fail" if strict else "ignore"
+        if problems is not None and problems not in ("fail", "ignore"):
+            raise ValueError(f"configure(): problems must be 'fail' or 'ignore', got {problems!r}")
+        if unused_replies is not None and unused_replies not in ("fail", "ignore"):
+            raise ValueError(f"configure(): unused_replies must be 'fail' or 'ignore', got {unused_replies!r}")
+        if unused_replies is not None:
+            self.unused_replies = unused_replies
         with self.app.lock:
             if models is not None:
                 self.app.state.models.restrict(models)
-            if strict is not None:
-                self.app.strict = strict
+            if problems is not None:
+                self.app.strict = problems == "fail"  # FakeApp's flag: problems fail the test
             if deployments is not None:
                 self.app.state.deployments.update(deployments)
 
@@ -136,26 +156,49 @@ class FakeOpenAI:
         message: str | Pattern[str] | None = None,
         stream: bool | None = None,
         match: Callable[[CapturedRequest], bool] | None = None,
-        strict: bool = False,
+        exhaustive: bool = False,
+        strict: bool | None = None,
     ) -> Script:
         """Script the answers to the calls that match: ``fake.on("chat.completions.create").respond("Hi")``.
 
-        ``endpoint`` is the SDK call path (``None``: every endpoint). ``model`` must equal the
-        request's model; ``message`` is a substring (or compiled regex) of the last user message;
-        ``stream`` picks streamed or plain calls; ``match`` is any predicate on the
-        ``CapturedRequest``; it and reply functions run outside the fake's lock, so a slow one
-        holds up no other call. Scripts are tried in the order they were made. ``strict=True``: a
-        call after the script's ``once`` replies are used up fails the test, and so do replies
-        left unused when the test ends, and a ``respond`` reply no call matched. See
-        ``pytest_openai_fake.scripting``.
+        ``endpoint`` is the SDK call path (``"chat.completions.create"``; a URL path such as
+        ``"/v1/chat/completions"`` is read as the endpoint it routes to; ``None``: every endpoint).
+        ``model`` must equal the request's model (a model neither in the provider's catalog nor in
+        this test's is refused: add it first with ``state.models.add``); ``message`` is a substring
+        (or compiled regex) of the last user message; ``stream`` picks streamed or plain calls;
+        ``match`` is any predicate on the ``CapturedRequest``; it and reply functions run outside
+        the fake's lock, so a slow one holds up no other call. Scripts are tried in the order they
+        were made. ``exhaustive=True``: the replies are all the calls there will be — a call after
+        the ``once`` replies are used up fails the test, and so do replies left unused when the
+        test ends, and a ``respond`` reply no call matched (``strict=`` is its deprecated
+        spelling). See ``pytest_openai_fake.scripting``.
         """
-        return self.app.scripts.on(endpoint, model=model, message=message, stream=stream, match=match, strict=strict)
+        __tracebackhide__ = True
+        if strict is not None:
+            warn_deprecated("on(..., strict=...) is deprecated: use on(..., exhaustive=...)")
+            exhaustive = exhaustive or bool(strict)
+        if model is not None and isinstance(model, str) and model and not self._may_exist(model):
+            raise ScriptError(
+                f"on(model={model!r}): no such model in the {self.provider.name} catalog or this test's, so the "
+                f"script could never match; add it first with openai_server.state.models.add({model!r}) or "
+                f"@pytest.mark.openai_fake(models=[..., {model!r}])"
+            )
+        return self.app.scripts.on(endpoint, model=model, message=message, stream=stream, match=match, exhaustive=exhaustive)
+
+    def _may_exist(self, model: str) -> bool:
+        """Whether a call may name ``model`` and not be refused: it is in this test's catalog, the
+        provider's (the test may still add it), a fine-tune of one, or a deployment name."""
+        if model in self.app.state.models or model in self.app.state.deployments or self.provider.serves_deployments:
+            return True
+        known = {card.id for card in self.provider.catalog}
+        return model in known or base_model(model) in known
 
     def fail_next(self, times: int = 1, status: int = 500, *, endpoint: str | None = None, **fault: Any) -> Script:
         """The next ``times`` calls (to ``endpoint``, or to any endpoint) get ``error(status, **fault)``.
 
         ``fake.fail_next(2, 429, retry_after=0.001)``: two rate-limit errors, then normal answers.
         """
+        __tracebackhide__ = True
         outcome = error(status, **fault)
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
             raise ScriptError(f"fail_next(): times must be a positive number, got {times!r}")
@@ -171,7 +214,14 @@ class FakeOpenAI:
         self.app.scripts.assert_all_consumed()
 
     @property
+    def problem_policy(self) -> str:
+        """``"fail"`` (problems fail the test at teardown) or ``"ignore"`` (marker ``problems=``)."""
+        return "fail" if self.app.strict else "ignore"
+
+    @property
     def strict(self) -> bool:
+        """Deprecated: ``problem_policy == "fail"``."""
+        warn_deprecated("FakeOpenAI.strict is deprecated: use FakeOpenAI.problem_policy ('fail' or 'ignore')")
         return self.app.strict
 
     def take_problems(self) -> list[Problem]:

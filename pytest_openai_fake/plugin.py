@@ -52,8 +52,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="PORT",
         help=(
-            "port of the fake OpenAI server (default 0: an ephemeral port). Under pytest-xdist, "
-            "worker gwN uses PORT+N. Also ini openai_fake_port and env " + PORT_ENV + "."
+            "port of the fake OpenAI server (default 0: an ephemeral port). A fixed PORT reserves "
+            f"one port per provider: PORT+i for the i-th of {', '.join(PORT_ORDER)}; under "
+            f"pytest-xdist worker gwN uses the block at PORT+N*{len(PORT_ORDER)}. "
+            "Also ini openai_fake_port and env " + PORT_ENV + "."
         ),
     )
     parser.addini("openai_fake_port", help="port of the fake OpenAI server (0 = ephemeral)", default=None)
@@ -86,12 +88,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(models=None, strict=True, replies=None, faults=None, provider='openai', deployments=None): "
-        "configure the fake OpenAI server for this test. models: the only model ids that exist; strict: "
-        "fail the test when the fake raised or got a request it has no route for; replies/faults: endpoint "
-        "name -> a reply for every call, or a list of replies, one per call ('*' for faults on every "
-        "endpoint); provider: which provider openai_server emulates (openai, together, mistral, azure); "
-        "deployments: Azure deployment name -> model id.",
+        f"{MARKER}(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None, "
+        "unused_replies='fail'): "
+        "configure the fake OpenAI server for this test. models: the only model ids that exist; problems: "
+        "'fail' (the default) fails the test when the fake raised or got a request it has no route for, "
+        "'ignore' does not; replies/faults: endpoint name -> a reply for every call, or a list of replies, "
+        "one per call ('*' for faults on every endpoint); provider: which provider openai_server emulates "
+        "(openai, together, mistral, azure); deployments: Azure deployment name -> model id; unused_replies: "
+        "'fail' (the default) fails a passing test that left scripted once replies unused, 'ignore' does not.",
     )
     config.addinivalue_line(
         "markers",
@@ -99,6 +103,32 @@ def pytest_configure(config: pytest.Config) -> None:
         "looks up a real provider host; enabled=False lets it when --openai-fake-block-network is on.",
     )
     config.pluginmanager.register(_NetworkGuardHooks(config), "openai_fake_network_guard")
+    base_port(config)  # a bad port is one usage error now, not one per test
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A fixed port that is taken is one clear error at session start, not one per test."""
+    from .server import PortInUseError, _bind
+
+    config = session.config
+    if not base_port(config):
+        return
+    taken = []
+    for provider in PORT_ORDER:
+        port = provider_port(config, provider)
+        try:
+            _bind("127.0.0.1", port).close()
+        except PortInUseError:
+            taken.append(f"{port} ({provider})")
+        except OSError as exc:
+            taken.append(f"{port} ({provider}: {exc.strerror or exc})")
+    if taken:
+        raise pytest.UsageError(
+            f"pytest-openai-fake: port(s) {', '.join(taken)} on 127.0.0.1 are not free. A fixed port reserves "
+            f"{len(PORT_ORDER)} ports per process ({', '.join(PORT_ORDER)}, in that order; xdist worker gwN "
+            f"the block at PORT+N*{len(PORT_ORDER)}): choose another "
+            "--openai-fake-port, or 0 for ephemeral ports"
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -107,9 +137,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     config.stash[_SERVERS] = {}
 
 
-def configured_port(config: pytest.Config) -> int:
-    """The port from ``--openai-fake-port``, else ini, else env; shifted by the xdist worker."""
-    value: Any = config.getoption("openai_fake_port")
+#: The order of the providers in a fixed-port block: a fixed PORT gives provider i port PORT+i,
+#: and xdist worker gwN the block PORT+N*len(PORT_ORDER) .. +len(PORT_ORDER)-1, so no two
+#: servers of one run ever share a port.
+#: A literal, not ``tuple(PROVIDERS)``: this module must not import the providers at start-up
+#: (tests/plugin check it lists every provider).
+PORT_ORDER: tuple[str, ...] = ("openai", "together", "mistral", "azure")
+
+
+def base_port(config: pytest.Config) -> int:
+    """The port from ``--openai-fake-port``, else ini, else env (0: ephemeral ports). Checked:
+    the whole block this process may use must lie in 1-65535."""
+    value: Any = config.getoption("openai_fake_port", None)
     source = "--openai-fake-port"
     if value is None:
         value, source = config.getini("openai_fake_port"), "openai_fake_port (ini)"
@@ -121,29 +160,59 @@ def configured_port(config: pytest.Config) -> int:
         port = int(value)
     except (TypeError, ValueError):
         raise pytest.UsageError(f"{source}: expected a port number, got {value!r}") from None
-    if not 0 <= port <= 65535:
-        raise pytest.UsageError(f"{source}: port {port} is out of range 0-65535")
-    return port + _xdist_offset() if port else 0
+    if port == 0:
+        return 0
+    worker = _xdist_worker()
+    last = port + worker * len(PORT_ORDER) + len(PORT_ORDER) - 1
+    if port < 1 or last > 65535:
+        where = f" (xdist worker gw{worker} uses {port + worker * len(PORT_ORDER)}-{last})" if worker else f" (it uses {port}-{last})"
+        raise pytest.UsageError(
+            f"{source}: port {port} is out of range: a fixed port needs {len(PORT_ORDER)} ports per process, "
+            f"one per provider, within 1-65535{where if port >= 1 else ''}; use 0 for ephemeral ports"
+        )
+    return port
 
 
-def _xdist_offset() -> int:
+def provider_port(config: pytest.Config, provider: str) -> int:
+    """The fixed port of ``provider``'s server in this process (0: ephemeral)."""
+    port = base_port(config)
+    if not port:
+        return 0
+    return port + _xdist_worker() * len(PORT_ORDER) + PORT_ORDER.index(provider)
+
+
+def configured_port(config: pytest.Config) -> int:
+    """The fixed port of the openai server in this process (0: ephemeral)."""
+    return provider_port(config, "openai")
+
+
+def _xdist_worker() -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+#: ``problems=`` of the marker: whether problems (an exception inside the fake, a request no
+#: route matches, a script that cannot be followed) fail the test at teardown.
+PROBLEM_POLICIES = ("fail", "ignore")
 
 
 def _marker_options(
     *,
     models: Collection[str] | None = None,
-    strict: bool = True,
+    problems: str = "fail",
     replies: Mapping[str, Any] | None = None,
     faults: Mapping[str, Any] | None = None,
     provider: str = "openai",
     deployments: Mapping[str, str] | None = None,
+    unused_replies: str = "fail",
 ) -> dict[str, Any]:
     """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker.
 
     ``replies`` / ``faults``: endpoint name (or ``"*"`` for faults on every endpoint) -> one
     outcome for every call, or a list answered one per call. Faults are installed first.
+    ``problems``: ``"fail"`` (default) or ``"ignore"`` (the deprecated ``strict=True/False``).
+    ``unused_replies``: ``"fail"`` (default: ``once`` replies a passing test left unused fail it at
+    teardown) or ``"ignore"``.
     """
     from .providers import PROVIDERS
     from .scripting import ScriptError, to_outcome
@@ -155,8 +224,10 @@ def _marker_options(
         if bad:
             raise TypeError(f"models= must contain non-empty strings, got {bad!r}")
         models = list(models)
-    if not isinstance(strict, bool):
-        raise TypeError(f"strict= must be True or False, got {strict!r}")
+    if problems not in PROBLEM_POLICIES:
+        raise TypeError(f"problems= must be 'fail' or 'ignore', got {problems!r}")
+    if unused_replies not in PROBLEM_POLICIES:
+        raise TypeError(f"unused_replies= must be 'fail' or 'ignore', got {unused_replies!r}")
     for name, table in (("replies", replies), ("faults", faults)):
         if table is None:
             continue
@@ -176,31 +247,95 @@ def _marker_options(
         not isinstance(deployments, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in deployments.items())
     ):
         raise TypeError(f"deployments= must map deployment names to model ids, got {deployments!r}")
-    return {"models": models, "strict": strict, "replies": replies, "faults": faults, "provider": provider, "deployments": deployments}
+    return {
+        "models": models,
+        "problems": problems,
+        "replies": replies,
+        "faults": faults,
+        "provider": provider,
+        "deployments": deployments,
+        "unused_replies": unused_replies,
+    }
+
+
+_MARKER_KEYWORDS = tuple(inspect.signature(_marker_options).parameters)
+_MARKER_SIGNATURE = inspect.signature(_marker_options)
+
+
+def _bind_marker(mark: pytest.Mark) -> tuple[dict[str, Any], bool]:
+    """The keywords of one marker, validated; and whether it used the deprecated ``strict=``."""
+    import difflib
+
+    kwargs = dict(mark.kwargs)
+    deprecated = "strict" in kwargs
+    if deprecated:
+        strict = kwargs.pop("strict")
+        if "problems" in kwargs:
+            raise TypeError("give problems= only (strict= is its deprecated spelling)")
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict= must be True or False, got {strict!r} (strict= is deprecated: use problems='fail' or 'ignore')")
+        kwargs["problems"] = "fail" if strict else "ignore"
+    unknown = [key for key in kwargs if key not in _MARKER_KEYWORDS]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, _MARKER_KEYWORDS, n=1, cutoff=0.6)
+            hints.append(f"{key}= (did you mean {close[0]}=?)" if close else f"{key}=")
+        raise TypeError(f"unknown keyword {', '.join(hints)}; it takes {', '.join(k + '=' for k in _MARKER_KEYWORDS)}")
+    if mark.args:
+        raise TypeError(f"takes keywords only ({', '.join(k + '=' for k in _MARKER_KEYWORDS)}), got positional {mark.args!r}")
+    bound = _MARKER_SIGNATURE.bind(**kwargs)
+    _marker_options(**bound.arguments)
+    return bound.arguments, deprecated
+
+
+def _marker_location(node: pytest.Item) -> str:
+    path, line, _ = node.location
+    return f"{path}:{line + 1}" if line is not None else path
 
 
 def marker_options(node: pytest.Item) -> dict[str, Any]:
     """The merged ``openai_fake`` markers of a test (the closest one wins per keyword)."""
+    __tracebackhide__ = True
     merged: dict[str, Any] = {}
     for mark in reversed(list(node.iter_markers(MARKER))):
         try:
-            bound = inspect.signature(_marker_options).bind(*mark.args, **mark.kwargs)
-            _marker_options(**bound.arguments)
+            arguments, _ = _bind_marker(mark)
         except TypeError as exc:
-            raise pytest.UsageError(f"@pytest.mark.{MARKER} on {node.nodeid}: {exc}") from None
-        merged.update(bound.arguments)
-    return _marker_options(**merged)
+            failure = f"@pytest.mark.{MARKER} on {node.nodeid} ({_marker_location(node)}): {exc}"
+            break
+        merged.update(arguments)
+    else:
+        return _marker_options(**merged)
+    raise pytest.UsageError(failure)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Validate the test's ``openai_fake`` marker, scripts included, whether or not the test asks
     for a fake: a wrong marker is an error at setup, not silently ignored. Starts no server."""
+    __tracebackhide__ = True
     if item.get_closest_marker(MARKER) is None:
         return
     from .app import routes_of
     from .scripting import Scripts
 
+    import warnings
+
+    failure = None
+    for mark in item.iter_markers(MARKER):
+        try:
+            if _bind_marker(mark)[1]:
+                line = item.location[1]
+                warnings.warn_explicit(
+                    f"@pytest.mark.{MARKER}(strict=...) is deprecated: use problems='fail' (strict=True) or "
+                    "problems='ignore' (strict=False); strict= will be removed in the next release",
+                    DeprecationWarning,
+                    filename=str(item.path),
+                    lineno=(line or 0) + 1,
+                )
+        except TypeError:
+            pass  # reported by marker_options below, with the test's name
     try:
         options = marker_options(item)
         if options["replies"] or options["faults"]:
@@ -208,10 +343,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             # endpoint cannot give, dict replies that don't fit its response model.
             _install_scripts(Scripts(routes_of(options["provider"]), threading.RLock()).on, options, item)
     except pytest.UsageError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        failure = str(exc)
+    if failure is not None:  # outside the except block: the message is printed once, unchained
+        pytest.fail(failure, pytrace=False)
 
 
 def _install_scripts(on: Callable[..., Script], options: dict[str, Any], node: pytest.Item) -> None:
+    __tracebackhide__ = True
+    failure = None
     from .scripting import ScriptError
 
     try:
@@ -223,29 +362,24 @@ def _install_scripts(on: Callable[..., Script], options: dict[str, Any], node: p
                 else:
                     script.respond(value)
     except ScriptError as exc:
-        raise pytest.UsageError(f"@pytest.mark.{MARKER} on {node.nodeid}: {exc}") from None
+        failure = f"@pytest.mark.{MARKER} on {node.nodeid} ({_marker_location(node)}): {exc}"
+    if failure is not None:
+        raise pytest.UsageError(failure)
 
 
 def _session_server(config: pytest.Config, provider: str = "openai") -> FakeOpenAI:
-    """The session's server for ``provider``, started the first time a test asks for it.
-
-    A fixed port (``--openai-fake-port``) is the openai server's; another provider's server
-    keeps the distance between the standalone default ports (mistral PORT+8, together PORT+116).
-    """
+    """The session's server for ``provider``, started the first time a test asks for it, on
+    its port of the fixed-port block (``provider_port``) or an ephemeral one."""
     from .fake import FakeOpenAI
-    from .providers import PROVIDERS
     from .server import PortInUseError
 
     servers = config.stash.setdefault(_SERVERS, {})
     fake = servers.get(provider)
     if fake is None:
-        port = configured_port(config)
-        if port:
-            port += PROVIDERS[provider].default_port - PROVIDERS["openai"].default_port
-        fake = FakeOpenAI(port=port, provider=provider)
+        fake = FakeOpenAI(port=provider_port(config, provider), provider=provider)
         try:
             fake.start()
-        except PortInUseError as exc:
+        except PortInUseError as exc:  # taken since the check at session start
             raise pytest.UsageError(str(exc)) from None
         servers[provider] = fake
     return fake
@@ -276,8 +410,9 @@ class FakeServers:
             raise KeyError(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
         fake = _session_server(self._config, provider)
         fake.reset()
+        fake.configure(unused_replies=self._options["unused_replies"])  # the test's policy, on every server
         if provider == self._options["provider"]:
-            fake.configure(models=self._options["models"], strict=self._options["strict"])
+            fake.configure(models=self._options["models"], problems=self._options["problems"])
             _install_scripts(fake.on, self._options, self._node)
         if fake.provider.serves_deployments and self._options["deployments"] is not None:
             fake.configure(deployments=self._options["deployments"])  # also a Mistral test's Azure server
@@ -288,19 +423,41 @@ class FakeServers:
         return iter(list(self._used.values()))
 
     def finish(self) -> None:
-        """Fail the test for the problems and unused strict scripts of every server it used."""
-        problems = [p for fake in self._used.values() for p in fake.take_problems() if fake.strict]
-        unused = [(s, s.leftover()) for fake in self._used.values() for s in fake.scripts.strict_unconsumed()]
+        """Fail the test for the problems and unused exhaustive scripts of every server it used,
+        and, if the test passed, for ``once`` replies it left unused (``unused_replies="fail"``)."""
+        __tracebackhide__ = True
+        problems = [p for fake in self._used.values() for p in fake.take_problems() if fake.problem_policy == "fail"]
+        unused = [(s, s.leftover()) for fake in self._used.values() for s in fake.scripts.exhaustive_unconsumed()]
+        passed = self._node.stash.get(_CALL_PASSED, False)
+        left = [
+            (script, fake)
+            for fake in self._used.values()
+            if passed and fake.unused_replies == "fail"
+            for script in fake.scripts
+            if script.pending and not script.exhaustive
+        ]
         if problems:
             listing = "\n\n".join(str(p) for p in problems)
             pytest.fail(
                 f"pytest-openai-fake saw {len(problems)} problem(s) during this test "
-                f"(use @pytest.mark.{MARKER}(strict=False) if they are expected):\n\n{listing}",
+                f"(use @pytest.mark.{MARKER}(problems='ignore') if they are expected):\n\n{listing}",
                 pytrace=False,
             )
         if unused:
             listing = "\n".join(f"  {s!r}: {left}" for s, left in unused)
-            pytest.fail(f"strict script(s) not fully consumed by this test:\n{listing}", pytrace=False)
+            pytest.fail(f"exhaustive script(s) not fully consumed by this test:\n{listing}", pytrace=False)
+        if left:
+            listing = "\n".join(
+                f"  {script!r}: {script.pending} of its once replies unused after {script.call_count} call(s): "
+                + ", ".join(map(repr, script.pending_replies))
+                for script, _ in left
+            )
+            pytest.fail(
+                "the test passed but left scripted once replies unused: the code made fewer calls than the "
+                "script expects, or calls the script does not match. Use respond(...) for a reply that may be "
+                f"used or not, or @pytest.mark.{MARKER}(unused_replies='ignore'):\n{listing}",
+                pytrace=False,
+            )
 
 
 @pytest.fixture
@@ -519,15 +676,79 @@ def _blocked_message(attempts: list[Any]) -> str:
     )
 
 
+_REPORTED = pytest.StashKey[bool]()
+_CALL_PASSED = pytest.StashKey[bool]()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test's report gets the story of its OpenAI calls ("OpenAI calls": each call, what
+    it sent last, what the fake answered and which script answered) and the scripts it left
+    unused ("OpenAI scripts not used"). ``-vv`` adds the full bodies."""
     report = yield
+    if report.when == "call":
+        item.stash[_CALL_PASSED] = report.passed
     servers = item.stash.get(_ITEM_SERVERS, None)
-    if servers is not None and report.failed and report.when == "call":
-        used = list(servers)
-        for fake in used:
-            requests = fake.requests.snapshot()
-            title = "OpenAI calls" if len(used) == 1 else f"OpenAI calls ({fake.provider.name})"
-            lines = [f"{i + 1:>3}. {r.summary()}" for i, r in enumerate(requests)]
-            report.sections.append((title, "\n".join(lines) if lines else "(none)"))
+    if servers is None or not report.failed or report.when not in ("call", "teardown") or item.stash.get(_REPORTED, False):
+        return report
+    item.stash[_REPORTED] = True
+    used = list(servers)
+    verbose = item.config.get_verbosity() >= 2
+    for fake in used:
+        suffix = "" if len(used) == 1 else f" ({fake.provider.name})"
+        requests = fake.requests.snapshot()
+        if requests:
+            report.sections.append((f"OpenAI calls{suffix}", calls_report(requests, verbose=verbose)))
+        unused = unused_scripts_report(fake)
+        if unused:
+            report.sections.append((f"OpenAI scripts not used{suffix}", unused))
     return report
+
+
+def calls_report(requests: list[Any], *, verbose: bool = False) -> str:
+    """Each call (``CapturedRequest``): method, path, model, status and who answered; what it sent
+    last (``>``); what the fake answered (``<``). ``verbose``: the full request and response bodies too."""
+    import json
+
+    from .errors import HINT_HEADER
+
+    lines = []
+    for number, request in enumerate(requests, 1):
+        response = request.response
+        model = f" model={request.model}" if request.model else ""
+        stream = " stream" if request.stream else ""
+        by = "default" if request.script is None else repr(request.script)
+        lines.append(f"{number:>3}. {request.method} {request.path}{model}{stream} -> {request.status}  [{by}]")
+        said = request.describe_request()
+        if said:
+            lines.append(f"       > {said}")
+        if response is not None:
+            lines.append(f"       < {response.describe()}")
+            hint = response.headers.get(HINT_HEADER)
+            if hint:
+                lines.append(f"       ! {hint}")
+        if verbose:
+            body = request.json
+            sent = json.dumps(body, indent=2, ensure_ascii=False) if body is not None else request.body.decode("utf-8", "replace")
+            lines.append("       request body:")
+            lines.extend("         " + line for line in (sent or "(empty)").splitlines())
+            if response is not None:
+                got = response.json
+                text = json.dumps(got, indent=2, ensure_ascii=False) if got is not None else response.full()
+                lines.append("       response body:")
+                lines.extend("         " + line for line in text.splitlines())
+    return "\n".join(lines)
+
+
+def unused_scripts_report(fake: FakeOpenAI) -> str:
+    """The scripts that matched no call, and those with ``once`` replies left unused, with their
+    filters (``<Script script_2 on(chat.completions.create, model='gpt-4o')>``)."""
+    lines = []
+    for script in fake.scripts:
+        pending = script.pending_replies
+        left = f"{len(pending)} once repl{'y' if len(pending) == 1 else 'ies'} unused: {', '.join(map(repr, pending))}"
+        if not script.called:
+            lines.append(f"  {script!r}: matched no call" + (f"; {left}" if pending else ""))
+        elif pending:
+            lines.append(f"  {script!r}: {left.replace(' unused:', f' unused after {script.call_count} call(s):')}")
+    return "\n".join(lines)

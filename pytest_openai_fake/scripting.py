@@ -41,7 +41,7 @@ import threading
 import typing
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Pattern
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Pattern, Protocol, TypeAlias, Union
 
 from . import errors
 
@@ -53,6 +53,8 @@ __all__ = [
     "DEFAULT",
     "Failure",
     "Outcome",
+    "PydanticModel",
+    "Reply",
     "Script",
     "ScriptError",
     "Scripts",
@@ -100,6 +102,7 @@ def tool_call(name: str, arguments: Mapping[str, Any] | str | None = None, *, id
     ``arguments`` is a dict (sent as JSON) or a string sent as is (to test bad JSON handling).
     ``id`` defaults to a fresh ``call_...`` id.
     """
+    __tracebackhide__ = True
     if not isinstance(name, str) or not name:
         raise ScriptError(f"tool_call(): name must be a non-empty string, got {name!r}")
     if arguments is None:
@@ -120,6 +123,7 @@ def tool_call(name: str, arguments: Mapping[str, Any] | str | None = None, *, id
 
 def custom_tool_call(name: str, input: str, *, id: str | None = None) -> ToolCall:
     """A call of a custom (free-form) tool: ``custom_tool_call("run_sql", "SELECT 1")``."""
+    __tracebackhide__ = True
     if not isinstance(input, str):
         raise ScriptError(f"custom_tool_call({name!r}): input must be a string")
     return replace(tool_call(name, None, id=id), arguments=input, type="custom")
@@ -158,6 +162,7 @@ def message(
     ``finish_reason`` defaults to what the API would say: ``tool_calls`` when there are tool
     calls, else ``stop``.
     """
+    __tracebackhide__ = True
     calls = tuple(tool_calls)
     for call in calls:
         if not isinstance(call, ToolCall):
@@ -171,6 +176,7 @@ def message(
 
 def tool_calls(*calls: ToolCall) -> Message:
     """Parallel tool calls in one assistant turn."""
+    __tracebackhide__ = True
     if not calls:
         raise ScriptError("tool_calls(): give at least one tool_call(...)")
     return message(tool_calls=calls)
@@ -208,6 +214,7 @@ def failed(message: str = FAILED_MESSAGE, *, code: str = "server_error") -> Fail
     """The Responses API's failed response: ``status: "failed"``, ``error: {code, message}``, no
     output. A plain call gets it with HTTP 200, a stream ends with ``response.failed``, a
     background response fails when polled. ``code`` is one of the SDK's ``ResponseError`` codes."""
+    __tracebackhide__ = True
     if not isinstance(message, str) or not message:
         raise ScriptError(f"failed(): message must be a non-empty string, got {message!r}")
     codes = _response_error_codes()
@@ -226,6 +233,7 @@ def _response_error_codes() -> tuple[str, ...]:
 
 
 def _content_text(content: Any) -> str | None:
+    __tracebackhide__ = True
     if content is None or isinstance(content, str):
         return content
     _refuse_model_class(content)
@@ -367,6 +375,7 @@ def error(
     The SDK ignores a zero wait and backs off 0.5 s instead: use ``retry_after=0.001`` for a
     fast retry test. ``should_retry`` sends ``x-should-retry``.
     """
+    __tracebackhide__ = True
     if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
         raise ScriptError(f"error(): status must be an HTTP error status 400-599, got {status!r}")
     if retry_after is not None and (not isinstance(retry_after, (int, float)) or retry_after < 0):
@@ -422,8 +431,35 @@ class Outcome:
 DEFAULT = Outcome(kind="default")
 
 
+class PydanticModel(Protocol):
+    """A pydantic model instance (what structured outputs parse into): its JSON is the reply text."""
+
+    def model_dump_json(self) -> str: ...
+
+
+#: Everything ``once``, ``respond``, the marker's ``replies=`` and the outcome helpers accept as
+#: a reply: text; ``tool_call(...)`` (or a list of them); ``message(...)``, ``refusal(...)``,
+#: ``content_filter(...)``; ``failed(...)``; a pydantic model instance; a dict merged into the
+#: response; an outcome (``raw``, ``error``, ``drop``, ``cut_stream``, ``stream_error``,
+#: ``delayed``, ``DEFAULT``); or a function of the ``CapturedRequest`` returning one (``None``: the
+#: fake's own answer).
+Reply: TypeAlias = Union[  # noqa: UP007 (a runtime alias with forward references: no "|")
+    str,
+    Message,
+    ToolCall,
+    Failure,
+    Outcome,
+    list[ToolCall],
+    tuple[ToolCall, ...],
+    Mapping[str, Any],
+    PydanticModel,
+    Callable[["CapturedRequest"], "Reply | None"],
+]
+
+
 def raw(json: Any = None, *, status: int = 200, headers: Mapping[str, str] | None = None) -> Outcome:
     """Exactly this JSON body and status: nothing is completed or checked."""
+    __tracebackhide__ = True
     if not isinstance(status, int) or not 100 <= status <= 599:
         raise ScriptError(f"raw(): status must be an HTTP status, got {status!r}")
     body = _json_copy(json, "raw() body")
@@ -436,18 +472,19 @@ def drop() -> Outcome:
     return Outcome(kind="drop")
 
 
-def cut_stream(after: int, reply: Any = DEFAULT) -> Outcome:
+def cut_stream(after: int, reply: Reply = DEFAULT) -> Outcome:
     """Stream ``reply`` (the fake's own by default) and reset the connection after ``after`` chunks.
 
     On a request that is not streamed, the connection is reset before the reply.
     """
+    __tracebackhide__ = True
     _check_count("cut_stream", after)
     return replace(to_outcome(reply), cut_after=after)
 
 
 def stream_error(
     after: int,
-    reply: Any = DEFAULT,
+    reply: Reply = DEFAULT,
     *,
     message: str = "The server had an error while processing your request. Sorry about that!",
     type: str = "server_error",
@@ -459,14 +496,16 @@ def stream_error(
     The SDK raises ``openai.APIError`` with that message. On a request that is not streamed,
     the error is the reply itself, with ``status``.
     """
+    __tracebackhide__ = True
     _check_count("stream_error", after)
     fault = Fault(status, message, type, code)
     return replace(to_outcome(reply), error_after=after, fault=fault)
 
 
-def delayed(reply: Any = DEFAULT, *, seconds: float = 0.0, first_chunk: float = 0.0, per_chunk: float = 0.0) -> Outcome:
+def delayed(reply: Reply = DEFAULT, *, seconds: float = 0.0, first_chunk: float = 0.0, per_chunk: float = 0.0) -> Outcome:
     """``reply`` after ``seconds``; for streams also ``first_chunk`` (time to first chunk, after
     the headers) and ``per_chunk`` (between chunks). Delays end early when the test ends."""
+    __tracebackhide__ = True
     for name, value in (("seconds", seconds), ("first_chunk", first_chunk), ("per_chunk", per_chunk)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0 or not math.isfinite(value):
             raise ScriptError(f"delayed(): {name} must be a number of seconds >= 0, got {value!r}")
@@ -474,12 +513,14 @@ def delayed(reply: Any = DEFAULT, *, seconds: float = 0.0, first_chunk: float = 
 
 
 def _check_count(name: str, after: Any) -> None:
+    __tracebackhide__ = True
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         raise ScriptError(f"{name}(): after must be a number of chunks >= 0, got {after!r}")
 
 
-def to_outcome(reply: Any) -> Outcome:
+def to_outcome(reply: Reply | Any) -> Outcome:
     """Any accepted reply value as an ``Outcome`` (not yet checked against an endpoint)."""
+    __tracebackhide__ = True
     if isinstance(reply, Outcome):
         return reply
     if isinstance(reply, (str, Message, ToolCall, Failure)):
@@ -502,11 +543,13 @@ def to_outcome(reply: Any) -> Outcome:
 
 def _refuse_model_class(value: Any) -> None:
     """A pydantic model class is callable, but the reply is its instance: say so."""
+    __tracebackhide__ = True
     if isinstance(value, type) and hasattr(value, "model_dump_json"):
         raise ScriptError(f"cannot reply with the class {value.__name__}: pass an instance, e.g. {value.__name__}(...)")
 
 
 def _json_copy(value: Any, what: str) -> Any:
+    __tracebackhide__ = True
     try:
         return json.loads(json.dumps(value))
     except (TypeError, ValueError) as exc:
@@ -520,6 +563,7 @@ def check_outcome(outcome: Outcome, route: Route, *, stream: bool | None = None)
 
     ``stream``: the calls it answers stream (``True``), never stream (``False``), or either.
     """
+    __tracebackhide__ = True
     endpoint = route.endpoint
     if outcome.kind == "reply":
         kind = "text" if isinstance(outcome.reply, str) else "failure" if isinstance(outcome.reply, Failure) else "message"
@@ -543,6 +587,7 @@ def check_outcome(outcome: Outcome, route: Route, *, stream: bool | None = None)
 def check_patch(patch: Any, model: Any, where: str) -> None:
     """Every key of a dict reply must be a field of the SDK's response model (recursively), and
     every value must fit the field's type (a dict inside one is checked the same way)."""
+    __tracebackhide__ = True
     model = _model_of(model)
     if model is None or not isinstance(patch, Mapping):
         return
@@ -557,6 +602,7 @@ def check_patch(patch: Any, model: Any, where: str) -> None:
 
 def _check_value(value: Any, annotation: Any, where: str) -> None:
     """``value`` fits ``annotation``, where a dict for a model is a partial one (merged later)."""
+    __tracebackhide__ = True
     if isinstance(value, Mapping) and _model_of(annotation) is not None:
         check_patch(value, annotation, where)
         return
@@ -745,7 +791,7 @@ class Script:
     - ``delay(seconds, first_chunk=, per_chunk=)``: latency for every call this script answers.
 
     When the ``once`` replies are used up and there is no ``respond``, calls fall through to the
-    next script or the fake's own answer; with ``strict=True`` such a call fails the test
+    next script or the fake's own answer; with ``exhaustive=True`` such a call fails the test
     instead, and so do ``once`` replies left unused at the end of the test, and a ``respond``
     reply that no call matched.
     """
@@ -759,7 +805,7 @@ class Script:
         message: str | Pattern[str] | None = None,
         stream: bool | None = None,
         match: Callable[[CapturedRequest], bool] | None = None,
-        strict: bool = False,
+        exhaustive: bool = False,
         name: str = "",
     ) -> None:
         self._owner = owner
@@ -768,7 +814,7 @@ class Script:
         self.message = message
         self.stream = stream
         self.match = match
-        self.strict = strict
+        self.exhaustive = exhaustive
         self.name = name
         self._queue: list[Outcome] = []
         self._last_once: Outcome | None = None  # the ``once`` reply the last ``_take`` used
@@ -777,23 +823,33 @@ class Script:
         self._scripted = False  # once() or respond() was called
         self.calls: list[CapturedRequest] = []
 
+    @property
+    def strict(self) -> bool:
+        """Deprecated: ``exhaustive``."""
+        warn_deprecated("Script.strict is deprecated: use Script.exhaustive")
+        return self.exhaustive
+
     # -- building --------------------------------------------------------------------------
 
-    def once(self, *replies: Any) -> Script:
+    def once(self, *replies: Reply) -> Script:
         """Answer the next calls with these replies, one each, in order."""
+        __tracebackhide__ = True
         if not replies:
             raise ScriptError("once(): give at least one reply")
-        outcomes = [self._owner.check(self.endpoint, to_outcome(r), stream=self.stream) for r in replies]
+        outcomes = []
+        for reply in replies:  # a loop, not a comprehension: its frame would show in tracebacks
+            outcomes.append(self._owner.check(self.endpoint, to_outcome(reply), stream=self.stream))
         with self._owner.lock:
             self._queue.extend(outcomes)
             self._scripted = True
         return self
 
-    def respond(self, reply: Any = DEFAULT, *, json: Any = None, status: int | None = None, headers: Mapping[str, str] | None = None) -> Script:
+    def respond(self, reply: Reply = DEFAULT, *, json: Any = None, status: int | None = None, headers: Mapping[str, str] | None = None) -> Script:
         """Answer every call (after any ``once`` replies) with ``reply``.
 
         ``respond(json={...}, status=...)`` sends exactly that body, like ``raw(...)``.
         """
+        __tracebackhide__ = True
         if json is not None or status is not None or headers is not None:
             if reply is not DEFAULT:
                 raise ScriptError("respond(): give a reply or json=..., not both")
@@ -806,6 +862,7 @@ class Script:
 
     def fail(self, status: int = 500, *, times: int | None = None, **fault: Any) -> Script:
         """Answer with ``error(status, **fault)``: the next ``times`` calls, or every call."""
+        __tracebackhide__ = True
         outcome = error(status, **fault)
         if times is None:
             return self.respond(outcome)
@@ -815,6 +872,7 @@ class Script:
 
     def delay(self, seconds: float = 0.0, *, first_chunk: float = 0.0, per_chunk: float = 0.0) -> Script:
         """Latency for every call this script answers (its own outcomes may set their own)."""
+        __tracebackhide__ = True
         probe = delayed(seconds=seconds, first_chunk=first_chunk, per_chunk=per_chunk)
         self._owner.check(self.endpoint, replace(probe, kind="default"))
         with self._owner.lock:
@@ -829,6 +887,12 @@ class Script:
         return len(self._queue)
 
     @property
+    def pending_replies(self) -> list[Outcome]:
+        """The ``once`` replies still unused, in order."""
+        with self._owner.lock:
+            return list(self._queue)
+
+    @property
     def call_count(self) -> int:
         return len(self.calls)
 
@@ -841,7 +905,7 @@ class Script:
             raise AssertionError(f"{self!r}: {len(self._queue)} scripted repl{'y' if len(self._queue) == 1 else 'ies'} never used: {self._queue}")
 
     def leftover(self) -> str | None:
-        """What a strict script failing the test at teardown would report, else None:
+        """What an exhaustive script failing the test at teardown would report, else None:
         ``once`` replies left, or a ``respond`` reply that no call matched."""
         if self._queue:
             return f"{len(self._queue)} reply(ies) left"
@@ -905,7 +969,8 @@ class Script:
             "model": self.model,
             "message": message,
             "stream": self.stream,
-            "strict": self.strict,
+            "exhaustive": self.exhaustive,
+            "strict": self.exhaustive,  # deprecated key, kept for one release
             "calls": self.call_count,
             "pending": [repr(o) for o in self._queue],
             "always": None if self._always is None else repr(self._always),
@@ -978,8 +1043,15 @@ class Scripts:
         message: str | Pattern[str] | None = None,
         stream: bool | None = None,
         match: Callable[[CapturedRequest], bool] | None = None,
-        strict: bool = False,
+        exhaustive: bool = False,
+        strict: bool | None = None,
     ) -> Script:
+        __tracebackhide__ = True
+        if strict is not None:
+            warn_deprecated("on(..., strict=...) is deprecated: use on(..., exhaustive=...)")
+            exhaustive = exhaustive or bool(strict)
+        if isinstance(endpoint, str) and endpoint not in self.routes and ("/" in endpoint):
+            endpoint = self.endpoint_of_path(endpoint)
         if endpoint is not None and endpoint not in self.routes:
             close = difflib.get_close_matches(str(endpoint), list(self.routes), n=3, cutoff=0.75)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -992,19 +1064,62 @@ class Scripts:
             raise ScriptError(f"on(): stream must be True, False or None, got {stream!r}")
         if match is not None and not callable(match):
             raise ScriptError(f"on(): match must be a callable taking the captured request, got {match!r}")
+        if not isinstance(exhaustive, bool):
+            raise ScriptError(f"on(): exhaustive must be True or False, got {exhaustive!r}")
         if stream and endpoint is not None and not self.routes[endpoint].streams:
             raise ScriptError(f"on(): {endpoint} never streams, stream=True would match nothing")
         with self.lock:
             self._count += 1
-            script = Script(self, endpoint, model=model, message=message, stream=stream, match=match, strict=strict, name=f"script_{self._count}")
+            script = Script(self, endpoint, model=model, message=message, stream=stream, match=match, exhaustive=exhaustive, name=f"script_{self._count}")
             self._scripts.append(script)
         return script
+
+    def endpoint_of_path(self, path: str) -> str:
+        """The endpoint a URL path routes to: ``"/v1/chat/completions"`` -> ``"chat.completions.create"``.
+
+        The path may start with the HTTP method (``"GET /v1/chat/completions"``), and name ids
+        literally (``/v1/files/file-abc``) or as the template (``/v1/files/{file_id}``). Without a
+        method, a path shared by several endpoints means the one that answers with model replies
+        (``POST``), if exactly one does; otherwise the method must be given.
+        """
+        __tracebackhide__ = True
+        method, _, rest = path.strip().partition(" ")
+        if rest and method.isalpha():
+            method, path = method.upper(), rest.strip()
+        else:
+            method, path = "", path.strip()
+        path = path.split("?", 1)[0].rstrip("/") or "/"
+        candidates = [path]
+        for prefix in (r"/openai/deployments/[^/]+", r"/openai/v1", r"/openai", r"/v1"):
+            stripped = re.sub(f"^{prefix}(?=/)", "", path)
+            if stripped != path:
+                candidates.append(stripped)
+        found = [
+            route for route in self.routes.values()
+            if (not method or route.method == method) and any(_path_pattern(route.path).fullmatch(c) for c in candidates)
+        ]
+        if len(found) == 1:
+            return found[0].endpoint
+        if found:
+            # A literal segment beats a template one (``/files/search`` over ``/files/{file_id}``).
+            exact = [r for r in found if any(r.path == c for c in candidates)]
+            if len(exact) == 1:
+                return exact[0].endpoint
+            # Without a method, the endpoint a model answers (``POST /v1/chat/completions``, not
+            # the stored-completions list at ``GET``) is the one a script means.
+            answering = [r for r in (exact or found) if r.replies]
+            if not method and len(answering) == 1:
+                return answering[0].endpoint
+            names = " or ".join(f"{r.endpoint} ({r.method})" for r in sorted(found, key=lambda r: r.endpoint))
+            raise ScriptError(f"path {path!r} is {names}: name the endpoint, or give the method, e.g. on(\"{found[0].method} {path}\")")
+        raise ScriptError(f"no endpoint has the path {path!r}{' for ' + method if method else ''}; name the endpoint, e.g. on(\"chat.completions.create\")")
 
     def check(self, endpoint: str | None, outcome: Outcome, *, stream: bool | None = None) -> Outcome:
         """``outcome`` if every endpoint the script may answer can give it, else ``ScriptError``.
 
         ``stream``: the script's ``stream=`` (``True``: every call it answers streams).
         """
+        __tracebackhide__ = True
         routes = [self.routes[endpoint]] if endpoint is not None else []
         for route in routes:
             check_outcome(outcome, route, stream=stream)
@@ -1016,7 +1131,7 @@ class Scripts:
         return outcome
 
     def choose(self, call: Call, request: Callable[[], CapturedRequest]) -> Chosen:
-        """The script answering ``call`` and its outcome; no outcome for an exhausted strict one;
+        """The script answering ``call`` and its outcome; no outcome for an exhaustive one with nothing left;
         neither when no script answers.
 
         Called holding ``lock``. A ``match=`` predicate runs with the lock released, so a slow one
@@ -1039,16 +1154,18 @@ class Scripts:
             outcome = script._take()
             if outcome is not None:
                 return Chosen(script, outcome, script._last_once)
-            if script.strict:
+            if script.exhaustive:
                 return Chosen(script, None)
         return Chosen(None, None)
 
     def unconsumed(self) -> list[Script]:
         return [s for s in self._scripts if s.pending]
 
-    def strict_unconsumed(self) -> list[Script]:
-        """Strict scripts with ``once`` replies left, or a ``respond`` reply no call matched."""
-        return [s for s in self._scripts if s.strict and s.leftover() is not None]
+    def exhaustive_unconsumed(self) -> list[Script]:
+        """Exhaustive scripts with ``once`` replies left, or a ``respond`` reply no call matched."""
+        return [s for s in self._scripts if s.exhaustive and s.leftover() is not None]
+
+    strict_unconsumed = exhaustive_unconsumed  # the name before exhaustive= (deprecated)
 
     def assert_all_consumed(self) -> None:
         """Raise ``AssertionError`` naming every script with ``once`` replies never used."""
@@ -1065,6 +1182,32 @@ class Scripts:
         with self.lock:
             self._scripts = []
             self._count = 0
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """A route template (``/files/<file_id>``) as a regex matching a literal path or the template
+    written with braces (``/files/{file_id}``)."""
+    pattern = _PATH_PATTERNS.get(template)
+    if pattern is None:
+        parts = re.split(r"<(?:[^:<>]+:)?[^<>]+>", template)
+        pattern = _PATH_PATTERNS[template] = re.compile("[^/]+".join(re.escape(p) for p in parts))
+    return pattern
+
+
+_PATH_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def warn_deprecated(message: str) -> None:
+    """A ``DeprecationWarning`` pointing at the first caller outside this package (the user's line)."""
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)).startswith(package):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
 # -- the JSON form (HTTP and marker) ----------------------------------------------------------
@@ -1148,11 +1291,11 @@ def outcome_from_spec(spec: Any) -> Outcome:
 
 
 def script_from_spec(scripts: Scripts, spec: Any) -> Script:
-    """Install a script from ``{"endpoint", "model", "message", "message_regex", "stream", "strict",
+    """Install a script from ``{"endpoint", "model", "message", "message_regex", "stream", "exhaustive",
     "once": [...], "respond": ..., "delay": {...}}``."""
     if not isinstance(spec, dict):
         raise ScriptError("the body must be a JSON object")
-    allowed = {"endpoint", "model", "message", "message_regex", "stream", "strict", "once", "respond", "delay"}
+    allowed = {"endpoint", "model", "message", "message_regex", "stream", "exhaustive", "strict", "once", "respond", "delay"}
     unknown = set(spec) - allowed
     if unknown:
         raise ScriptError(f"unknown keys {sorted(unknown)}; a script takes {sorted(allowed)}")
@@ -1164,9 +1307,9 @@ def script_from_spec(scripts: Scripts, spec: Any) -> Script:
             message = re.compile(spec["message_regex"])
         except (re.error, TypeError) as exc:
             raise ScriptError(f'"message_regex" is not a regex: {exc}') from None
-    strict = spec.get("strict", False)
-    if not isinstance(strict, bool):
-        raise ScriptError('"strict" must be true or false')
+    exhaustive = spec.get("exhaustive", spec.get("strict", False))  # "strict": the deprecated key
+    if not isinstance(exhaustive, bool):
+        raise ScriptError('"exhaustive" must be true or false')
     once = spec.get("once") or []
     if not isinstance(once, list):
         raise ScriptError('"once" must be a list of replies')
@@ -1174,7 +1317,7 @@ def script_from_spec(scripts: Scripts, spec: Any) -> Script:
     endpoint = spec.get("endpoint")
     outcomes = [scripts.check(endpoint, outcome_from_spec(item)) for item in once] if endpoint in scripts.routes or endpoint is None else []
     always = outcome_from_spec(spec["respond"]) if "respond" in spec else None
-    script = scripts.on(endpoint, model=spec.get("model"), message=message, stream=spec.get("stream"), strict=strict)
+    script = scripts.on(endpoint, model=spec.get("model"), message=message, stream=spec.get("stream"), exhaustive=exhaustive)
     try:
         if outcomes:
             script.once(*outcomes)

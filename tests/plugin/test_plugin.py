@@ -107,9 +107,11 @@ def test_async_client_fixture(pytester: pytest.Pytester):
     [
         ("models='gpt-4o'", "models= must be a list of model ids"),
         ("models=[1]", "models= must contain non-empty strings"),
-        ("modles=['gpt-4o']", "unexpected keyword argument 'modles'"),
-        ("strict='yes'", "strict= must be True or False"),
-        ("['gpt-4o']", "too many positional arguments"),
+        ("modles=['gpt-4o']", "unknown keyword modles= (did you mean models=?)"),
+        ("strict=False, problems='fail'", "give problems= only"),
+        ("strict='no'", "strict= must be True or False"),
+        ("problems='yes'", "problems= must be 'fail' or 'ignore'"),
+        ("['gpt-4o']", "takes keywords only"),
         ("replies={'chat.completion.create': 'x'}", "unknown endpoint 'chat.completion.create'"),
         ("replies={'models.list': 'text'}", "models.list cannot reply with 'text'"),
         ("replies=['x']", "replies= must map endpoint names to replies"),
@@ -134,7 +136,7 @@ def test_marker_is_validated(pytester: pytest.Pytester, marker: str, message: st
 
 def test_marker_is_registered(pytester: pytest.Pytester):
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["*@pytest.mark.openai_fake(models=None, strict=True, replies=None, faults=None, provider='openai', deployments=None)*"])
+    result.stdout.fnmatch_lines(["*@pytest.mark.openai_fake(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None, unused_replies='fail')*"])
 
 
 def test_closest_marker_wins(pytester: pytest.Pytester):
@@ -142,12 +144,12 @@ def test_closest_marker_wins(pytester: pytest.Pytester):
         """
         import pytest
 
-        pytestmark = pytest.mark.openai_fake(models=["gpt-4o"], strict=False)
+        pytestmark = pytest.mark.openai_fake(models=["gpt-4o"], problems="ignore")
 
         @pytest.mark.openai_fake(models=["gpt-4o-mini"])
         def test_x(openai_server, openai_client):
             assert [m.id for m in openai_client.models.list()] == ["gpt-4o-mini"]
-            assert openai_server.strict is False
+            assert openai_server.problem_policy == "ignore"
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
@@ -187,7 +189,7 @@ def test_exception_inside_the_fake_fails_the_test_at_teardown(pytester: pytest.P
     )
 
 
-def test_unrouted_request_fails_the_test_unless_not_strict(pytester: pytest.Pytester):
+def test_unrouted_request_fails_the_test_unless_problems_are_ignored(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
         import openai
@@ -197,7 +199,7 @@ def test_unrouted_request_fails_the_test_unless_not_strict(pytester: pytest.Pyte
             with pytest.raises(openai.NotFoundError):
                 openai_client.post("/assistants/nope", cast_to=object, body={})
 
-        @pytest.mark.openai_fake(strict=False)
+        @pytest.mark.openai_fake(problems="ignore")
         def test_lenient(openai_client):
             with pytest.raises(openai.NotFoundError):
                 openai_client.post("/assistants/nope", cast_to=object, body={})
@@ -222,16 +224,20 @@ def test_failed_test_report_lists_the_openai_calls(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(
         [
             "*- OpenAI calls -*",
-            '*1. POST /v1/chat/completions model=gpt-4o -> 200 {"model":"gpt-4o","messages":*hello there*',
-            "*2. GET /v1/models -> 200*",
+            "*1. POST /v1/chat/completions model=gpt-4o -> 200  [[]default[]]",
+            '*> user: "hello there"',
+            '*< "*',
+            "*2. GET /v1/models -> 200  [[]default[]]",
+            "*< list of * model(s)",
         ]
     )
 
 
-def _free_port(span: int = 1) -> int:
-    """A port such that it and the ``span - 1`` after it are free now. Chosen below Linux's
-    ephemeral range (32768+), so parallel tests' sockets cannot take the neighbours meanwhile
-    (a port from ``bind(0)`` could have its +1 taken by another worker's client socket)."""
+def _free_port(span: int = 4) -> int:
+    """A port such that it and the ``span - 1`` after it are free now (a fixed port reserves one
+    per provider: 4). Chosen below Linux's ephemeral range (32768+), so parallel tests' sockets
+    cannot take the neighbours meanwhile (a port from ``bind(0)`` could have its +1 taken by
+    another worker's client socket)."""
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(20000, 32000 - span)
@@ -277,22 +283,41 @@ def test_port_env(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_port_taken_is_a_clear_error(pytester: pytest.Pytester):
+@pytest.mark.parametrize("taken", [0, 2], ids=["openai-port", "mistral-port"])
+def test_port_taken_is_one_error_at_session_start(pytester: pytest.Pytester, taken: int):
+    base = _free_port()
     with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
+        holder.bind(("127.0.0.1", base + taken))
         holder.listen()
-        port = holder.getsockname()[1]
-        pytester.makepyfile("def test_x(openai_server):\n    pass\n")
-        result = pytester.runpytest("-p", "no:cacheprovider", f"--openai-fake-port={port}")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*port {port} on 127.0.0.1 is already in use*"])
+        pytester.makepyfile("def test_x(openai_server):\n    pass\n\ndef test_y(openai_server):\n    pass\n")
+        result = pytester.runpytest("-p", "no:cacheprovider", f"--openai-fake-port={base}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    provider = ["openai", "together", "mistral", "azure"][taken]
+    result.stderr.fnmatch_lines([f"ERROR: pytest-openai-fake: port(s) {base + taken} ({provider}) on 127.0.0.1 are not free*"])
+    assert result.stderr.str().count("are not free") == 1
+    assert "test_x" not in result.stdout.str()  # no test ran, none failed one by one
 
 
-def test_bad_port_value_is_a_usage_error(pytester: pytest.Pytester):
-    pytester.makepyfile("def test_x(openai_server):\n    pass\n")
-    result = pytester.runpytest("-p", "no:cacheprovider", "--openai-fake-port=70000")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*--openai-fake-port: port 70000 is out of range 0-65535*"])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("70000", "*--openai-fake-port: port 70000 is out of range: a fixed port needs 4 ports per process*"),
+        ("65533", "*--openai-fake-port: port 65533 is out of range*(it uses 65533-65536)*"),
+        ("-5", "*--openai-fake-port: port -5 is out of range*"),
+        ("abc", "*--openai-fake-port: expected a port number, got 'abc'*"),
+    ],
+)
+def test_bad_port_value_is_one_usage_error(pytester: pytest.Pytester, value: str, message: str):
+    pytester.makepyfile("def test_x(openai_server):\n    pass\n\ndef test_y(openai_server):\n    pass\n")
+    option = ["--openai-fake-port", value] if value != "abc" else [f"--openai-fake-port={value}"]
+    if value == "abc":  # argparse refuses a non-number for type=int: use the ini instead
+        pytester.makeini(f"[pytest]\nasyncio_default_fixture_loop_scope = function\nopenai_fake_port = {value}\n")
+        option = []
+        message = message.replace("--openai-fake-port", "openai_fake_port (ini)")
+    result = pytester.runpytest("-p", "no:cacheprovider", *option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message.replace("*--", "ERROR: --").replace("*openai_fake_port", "ERROR: openai_fake_port")])
+    assert result.stderr.str().count("ERROR:") == 1
 
 
 def test_server_is_only_started_when_needed(pytester: pytest.Pytester):
@@ -354,10 +379,17 @@ def test_xdist_one_server_per_worker(pytester: pytest.Pytester):
     assert ports["gw0"] != ports["gw1"]  # ...each on its own port
 
 
-def test_xdist_fixed_port_gives_each_worker_port_plus_its_number(pytester: pytest.Pytester):
+def test_xdist_fixed_port_gives_each_worker_its_own_block(pytester: pytest.Pytester):
+    """Worker gwN's servers use PORT+N*4 .. PORT+N*4+3 (openai, together, mistral, azure): no
+    provider's port of one worker is another worker's port."""
     pytest.importorskip("xdist")
-    base = _free_port(span=2)
-    pytester.makepyfile(XDIST_TEST.format(port_check=f"assert openai_server.port == {base} + int(worker[2:])"))
+    base = _free_port(span=8)
+    check = (
+        f"assert openai_server.port == {base} + int(worker[2:]) * 4; "
+        f"assert openai_servers['mistral'].port == {base} + int(worker[2:]) * 4 + 2; "
+        f"assert openai_servers['azure'].port == {base} + int(worker[2:]) * 4 + 3"
+    )
+    pytester.makepyfile(XDIST_TEST.format(port_check=check).replace("def test_isolated(openai_server,", "def test_isolated(openai_servers, openai_server,"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", f"--openai-fake-port={base}")
     result.assert_outcomes(passed=8)
-    assert _worker_ports(pytester) == {"gw0": {str(base)}, "gw1": {str(base + 1)}}
+    assert _worker_ports(pytester) == {"gw0": {str(base)}, "gw1": {str(base + 4)}}

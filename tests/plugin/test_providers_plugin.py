@@ -129,20 +129,36 @@ def test_sdk_fixtures_skip_without_their_sdk(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(["*together_client needs the together SDK*", "*mistral_client needs the mistralai SDK*"])
 
 
-def test_fixed_port_keeps_the_provider_offsets(pytester: pytest.Pytester):
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    if port + 116 > 65535:
-        pytest.skip("no room above the probed port")
+def test_fixed_port_gives_each_provider_the_next_port(pytester: pytest.Pytester):
+    port = _free_block(4)
     pytester.makepyfile(
         f"""
         def test_ports(openai_servers):
             assert openai_servers["openai"].port == {port}
-            assert openai_servers["mistral"].port == {port} + 8
+            assert openai_servers["together"].port == {port} + 1
+            assert openai_servers["mistral"].port == {port} + 2
+            assert openai_servers["azure"].port == {port} + 3
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider", f"--openai-fake-port={port}")
     result.assert_outcomes(passed=1)
+
+
+def _free_block(span: int) -> int:
+    """A port such that it and the ``span - 1`` after it are free now (below the ephemeral range)."""
+    import random
+    import socket
+
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - span)
+        socks = [socket.socket() for _ in range(span)]
+        try:
+            for offset, sock in enumerate(socks):
+                sock.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port range found in 200 tries")

@@ -1,4 +1,4 @@
-"""Scripts from the ``openai_fake`` marker, and strict scripts at teardown, through pytester."""
+"""Scripts from the ``openai_fake`` marker, and exhaustive scripts at teardown, through pytester."""
 
 from __future__ import annotations
 
@@ -47,25 +47,77 @@ def test_marker_replies_and_faults(pytester: pytest.Pytester):
     result.assert_outcomes(passed=4)
 
 
-def test_strict_script_left_unused_fails_the_test(pytester: pytest.Pytester):
+def test_exhaustive_script_left_unused_fails_the_test(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
+        import pytest
+
         MESSAGES = [{"role": "user", "content": "hi"}]
 
         def test_uses_one_of_two(openai_server, openai_client):
-            openai_server.on("chat.completions.create", strict=True).once("a", "b")
+            openai_server.on("chat.completions.create", exhaustive=True).once("a", "b")
             openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
 
-        def test_loose_script_may_stay_unused(openai_server, openai_client):
+        @pytest.mark.openai_fake(unused_replies="ignore")
+        def test_unused_replies_may_be_ignored(openai_server, openai_client):
             openai_server.on("chat.completions.create").once("a", "b")
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*strict script(s) not fully consumed*", "*<Script script_1 on(chat.completions.create)>: 1 reply(ies) left*"])
+    result.stdout.fnmatch_lines(["*exhaustive script(s) not fully consumed*", "*<Script script_1 on(chat.completions.create)>: 1 reply(ies) left*"])
 
 
-def test_strict_script_called_too_often_fails_the_test(pytester: pytest.Pytester):
+def test_once_replies_a_passing_test_left_unused_fail_it(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        MESSAGES = [{"role": "user", "content": "hi"}]
+
+        def test_one_call_two_replies(openai_server, openai_client):
+            openai_server.on("chat.completions.create").once("a", "b")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_filter_never_matched(openai_server, openai_client):
+            openai_server.on("chat.completions.create", message="bonjour").once("salut")
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_all_used(openai_server, openai_client):
+            openai_server.on("chat.completions.create").once("a").respond("standing reply, may stay unused")
+            openai_server.on("models.list").respond({})  # respond: never required
+            openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+        def test_failing_test_gets_no_second_error(openai_server):
+            openai_server.on("chat.completions.create").once("a")
+            assert False
+
+        @pytest.mark.openai_fake(unused_replies="ignore")
+        def test_marker_opt_out(openai_server):
+            openai_server.on("chat.completions.create").once("a")
+
+        def test_opt_out_inside_the_test(openai_server, openai_servers):
+            openai_server.on("chat.completions.create").once("a")
+            openai_servers["mistral"].on("chat.completions.create").once("b")
+            openai_server.configure(unused_replies="ignore")
+            openai_servers["mistral"].configure(unused_replies="ignore")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5, failed=1, errors=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*ERROR at teardown of test_one_call_two_replies*",
+            "*ERROR at teardown of test_filter_never_matched*",
+            "the test passed but left scripted once replies unused*unused_replies='ignore')*",
+            "  <Script script_1 on(chat.completions.create)>: 1 of its once replies unused after 1 call(s): <Outcome reply 'b'>",
+            "  <Script script_1 on(chat.completions.create, message='bonjour')>: 1 of its once replies unused after 0 call(s): <Outcome reply 'salut'>",
+        ]
+    )
+    assert "teardown of test_failing_test_gets_no_second_error" not in result.stdout.str()
+
+
+def test_exhaustive_script_called_too_often_fails_the_test(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
         import openai
@@ -74,7 +126,7 @@ def test_strict_script_called_too_often_fails_the_test(pytester: pytest.Pytester
         MESSAGES = [{"role": "user", "content": "hi"}]
 
         def test_calls_twice(openai_server, openai_client):
-            openai_server.on("chat.completions.create", strict=True).once("only")
+            openai_server.on("chat.completions.create", exhaustive=True).once("only")
             openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
             with pytest.raises(openai.InternalServerError):
                 openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
@@ -82,10 +134,10 @@ def test_strict_script_called_too_often_fails_the_test(pytester: pytest.Pytester
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*is strict and has no replies left for this call*"])
+    result.stdout.fnmatch_lines(["*has no replies left for this call*"])
 
 
-def test_strict_respond_no_call_matched_fails_the_test(pytester: pytest.Pytester):
+def test_exhaustive_respond_no_call_matched_fails_the_test(pytester: pytest.Pytester):
     pytester.makepyfile(
         """
         import pytest
@@ -93,15 +145,15 @@ def test_strict_respond_no_call_matched_fails_the_test(pytester: pytest.Pytester
 
         MESSAGES = [{"role": "user", "content": "hi"}]
 
-        def test_strict_respond_never_matched(openai_server, openai_client):
-            openai_server.on("chat.completions.create", model="gpt-4o-mini", strict=True).respond("mini")
+        def test_exhaustive_respond_never_matched(openai_server, openai_client):
+            openai_server.on("chat.completions.create", model="gpt-4o-mini", exhaustive=True).respond("mini")
             openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
 
-        def test_strict_fail_never_matched(openai_server):
-            openai_server.on("models.list", strict=True).fail(503)
+        def test_exhaustive_fail_never_matched(openai_server):
+            openai_server.on("models.list", exhaustive=True).fail(503)
 
-        def test_strict_respond_matched(openai_server, openai_client):
-            script = openai_server.on("chat.completions.create", strict=True).once("a").respond("b")
+        def test_exhaustive_respond_matched(openai_server, openai_client):
+            script = openai_server.on("chat.completions.create", exhaustive=True).once("a").respond("b")
             openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
             assert script.called
 
@@ -114,10 +166,10 @@ def test_strict_respond_no_call_matched_fails_the_test(pytester: pytest.Pytester
     result.assert_outcomes(passed=4, errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_strict_respond_never_matched*",
-            "*strict script(s) not fully consumed*",
+            "*ERROR at teardown of test_exhaustive_respond_never_matched*",
+            "*exhaustive script(s) not fully consumed*",
             "*<Script script_1 on(chat.completions.create, model='gpt-4o-mini')>: no call matched it (respond: <Outcome reply 'mini'>)*",
-            "*ERROR at teardown of test_strict_fail_never_matched*",
+            "*ERROR at teardown of test_exhaustive_fail_never_matched*",
             "*<Script script_1 on(models.list)>: no call matched it (respond: <Outcome fault status=503>)*",
         ]
     )
@@ -131,9 +183,9 @@ def test_strict_respond_no_call_matched_fails_the_test(pytester: pytest.Pytester
         ("replies={'models.list': 'text'}", "models.list cannot reply with 'text'"),
         ("replies={'chat.completions.create': {'usage': {'prompt_tokens': 'many'}}}", "usage.prompt_tokens: 'many' is not a valid int"),
         ("provider='mistral', replies={'images.generate': 'x'}", "unknown endpoint 'images.generate'"),
-        ("modls=['gpt-4o']", "unexpected keyword argument 'modls'"),
+        ("modls=['gpt-4o']", "unknown keyword modls= (did you mean models=?)"),
         ("models='gpt-4o'", "models= must be a list of model ids"),
-        ("strict=1", "strict= must be True or False"),
+        ("problems=1", "problems= must be 'fail' or 'ignore'"),
         ("provider='openia'", "provider= must be one of"),
         ("deployments=['x']", "deployments= must map deployment names to model ids"),
     ],
@@ -156,7 +208,7 @@ def test_marker_is_validated_without_an_openai_fixture(pytester: pytest.Pytester
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1, passed=1)
-    result.stdout.fnmatch_lines(["*ERROR at setup of test_x*", f"*@pytest.mark.openai_fake on test_marker_is_validated_without_an_openai_fixture.py::test_x: *{message}*"])
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_x*", f"*@pytest.mark.openai_fake on test_marker_is_validated_without_an_openai_fixture.py::test_x (test_marker_is_validated_without_an_openai_fixture.py:*): *{message}*"])
 
 
 def test_a_valid_marker_without_an_openai_fixture_passes(pytester: pytest.Pytester):
@@ -166,7 +218,7 @@ def test_a_valid_marker_without_an_openai_fixture_passes(pytester: pytest.Pytest
         from pytest_openai_fake import error, tool_call
 
         @pytest.mark.openai_fake(
-            models=["gpt-4o"], strict=False, provider="azure", deployments={"prod": "gpt-4o"},
+            models=["gpt-4o"], problems="ignore", provider="azure", deployments={"prod": "gpt-4o"},
             replies={"chat.completions.create": [tool_call("f", {}), "done"]}, faults={"*": error(429)},
         )
         class TestMarked:

@@ -351,7 +351,7 @@ def test_v1_serves_responses_and_conversations_without_api_version(v1_client, az
         azure_client.with_options(api_version=PREVIEW).conversations.retrieve(conversation.id)
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_endpoints_azure_does_not_have_are_resource_not_found(v1_client, openai_server):
     with pytest.raises(openai.NotFoundError) as caught:
         v1_client.moderations.create(input="hello")

@@ -576,7 +576,7 @@ def test_missing_key_is_401(openai_server):
     assert response.status_code == 401 and response.json() == {"detail": "Unauthorized"}
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_endpoints_mistral_does_not_serve_are_404(client):
     with pytest.raises(openai.NotFoundError) as caught:
         client.responses.create(model="mistral-large-latest", input="hi")

@@ -349,7 +349,7 @@ def test_openai_sdk_cannot_page_togethers_model_list(oa, openai_server):
         openai_server.client().models.list()
 
 
-@pytest.mark.openai_fake(provider="together", strict=False)
+@pytest.mark.openai_fake(provider="together", problems="ignore")
 def test_endpoints_together_lacks_are_404(oa, tg):
     with pytest.raises(openai.NotFoundError):
         oa.moderations.create(input="hello")

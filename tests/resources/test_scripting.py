@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import struct
@@ -163,7 +164,7 @@ def test_callable_returning_none_gives_the_default(openai_server, client):
     assert chat(client).choices[0].message.content == default
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_callable_that_raises_fails_loudly(openai_server, client):
     def broken(request):
         raise KeyError("oops")
@@ -176,7 +177,7 @@ def test_callable_that_raises_fails_loudly(openai_server, client):
     assert "Traceback" in problems[0].detail
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_callable_returning_a_bad_reply_fails_loudly(openai_server, client):
     openai_server.on(CHAT).respond(lambda request: 42)
     with pytest.raises(openai.InternalServerError):
@@ -354,7 +355,7 @@ def test_a_reset_during_a_reply_function_drops_the_call(openai_server):
 # -- strictness --------------------------------------------------------------------------------
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_a_call_the_fake_refuses_uses_no_reply(openai_server, client):
     # Regression: a bad request (answered 400 by the fake's own checks) used up a once reply.
     script = openai_server.on(CHAT).once("first", "second")
@@ -392,6 +393,9 @@ def test_a_refused_stream_uses_no_stream_fault_either(openai_server, client, rep
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="no-such-model", messages=ASK, stream=True)
     assert script.pending == 1 and script.call_count == 0
+    with pytest.raises(openai.APIError) if reply != "hello" else contextlib.nullcontext():
+        list(client.chat.completions.create(model="gpt-4o", messages=ASK, stream=True))  # the next call gets it
+    assert script.pending == 0 and script.call_count == 1
 
 
 def test_scripted_faults_are_used_up_by_the_calls_they_fail(openai_server, client):
@@ -401,13 +405,13 @@ def test_scripted_faults_are_used_up_by_the_calls_they_fail(openai_server, clien
     assert chat(client).choices[0].message.content == "after"
 
 
-def test_strict_script_fails_a_call_beyond_its_replies(openai_server, client):
-    openai_server.on(CHAT, strict=True).once("only one")
+def test_exhaustive_script_fails_a_call_beyond_its_replies(openai_server, client):
+    openai_server.on(CHAT, exhaustive=True).once("only one")
     assert chat(client).choices[0].message.content == "only one"
     with pytest.raises(openai.InternalServerError):
         chat(client)
     [problem] = openai_server.take_problems()
-    assert "is strict and has no replies left" in problem.summary
+    assert "has no replies left" in problem.summary
 
 
 def test_assert_all_consumed(openai_server, client):
@@ -679,3 +683,88 @@ def test_without_pytest(tmp_path):
     with FakeOpenAI() as fake:
         fake.on(CHAT).respond("standalone")
         assert chat(fake.client()).choices[0].message.content == "standalone"
+
+
+# -- endpoints by path, models the catalog cannot have -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        ("/v1/chat/completions", "chat.completions.create"),
+        ("/chat/completions", "chat.completions.create"),
+        ("POST /v1/chat/completions", "chat.completions.create"),
+        ("GET /v1/chat/completions", "chat.completions.list"),
+        ("/v1/responses/resp_123/input_items", "responses.input_items.list"),
+        ("/v1/responses/{response_id}/input_items", "responses.input_items.list"),
+        ("/v1/embeddings/", "embeddings.create"),
+    ],
+)
+def test_on_a_path_scripts_its_endpoint(openai_server, path, endpoint):
+    assert openai_server.on(path).endpoint == endpoint
+
+
+def test_on_a_path_answers_like_the_endpoint(openai_server, client):
+    openai_server.on("/v1/chat/completions").respond("by path")
+    assert chat(client).choices[0].message.content == "by path"
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/v1/chat/completions/{completion_id}", r"chat.completions.delete \(DELETE\) or chat.completions.retrieve \(GET\) or chat.completions.update \(POST\)"),
+        ("/v1/nope", "no endpoint has the path '/v1/nope'"),
+        ("PUT /v1/embeddings", "no endpoint has the path '/v1/embeddings' for PUT"),
+    ],
+)
+def test_an_ambiguous_or_unknown_path_is_refused(openai_server, path, message):
+    with pytest.raises(ScriptError, match=message):
+        openai_server.on(path)
+
+
+def test_a_model_no_catalog_has_is_refused_at_install(openai_server):
+    with pytest.raises(ScriptError, match=r"on\(model='gpt-9-imaginary'\): no such model .*openai_server.state.models.add\('gpt-9-imaginary'\)"):
+        openai_server.on(CHAT, model="gpt-9-imaginary")
+    assert not openai_server.scripts  # nothing installed
+
+
+def test_a_model_added_first_may_be_scripted(openai_server, client):
+    openai_server.state.models.add("my-finetune")
+    openai_server.on(CHAT, model="my-finetune").respond("tuned")
+    assert client.chat.completions.create(model="my-finetune", messages=ASK).choices[0].message.content == "tuned"
+
+
+@pytest.mark.openai_fake(models=["gpt-4o"])
+def test_a_catalog_model_the_test_adds_later_may_be_scripted_before(openai_server, client):
+    """gpt-4o-mini is not in this test's catalog (models=) when the script is made, but the
+    provider has it: the test may add it later, so the script is not refused."""
+    openai_server.on(CHAT, model="gpt-4o-mini").respond("mini")
+    openai_server.state.models.add("gpt-4o-mini")
+    assert client.chat.completions.create(model="gpt-4o-mini", messages=ASK).choices[0].message.content == "mini"
+
+
+def test_fine_tunes_of_catalog_models_may_be_scripted(openai_server):
+    openai_server.on(CHAT, model="ft:gpt-4o-mini-2024-07-18:org::abc123")
+
+
+def test_model_not_found_keeps_the_api_text_and_hints_in_a_header(openai_server, client):
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="gpt-9-imaginary", messages=ASK)
+    assert caught.value.body == {
+        "message": "The model `gpt-9-imaginary` does not exist or you do not have access to it.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "model_not_found",
+    }
+    assert caught.value.response.headers["x-fake-hint"] == (
+        "pytest-openai-fake: model \"gpt-9-imaginary\" is not in this test's catalog; add it with "
+        "@pytest.mark.openai_fake(models=[..., \"gpt-9-imaginary\"]) or openai_server.state.models.add(\"gpt-9-imaginary\")"
+    )
+    assert openai_server.requests.last.response.headers["x-fake-hint"] == caught.value.response.headers["x-fake-hint"]
+
+
+def test_the_hint_header_escapes_what_a_header_cannot_carry(openai_server, client):
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="modèle\nX-Injected: 1", messages=ASK)
+    assert "x-injected" not in caught.value.response.headers
+    assert '"mod\\u00e8le\\nX-Injected: 1"' in caught.value.response.headers["x-fake-hint"]

@@ -139,7 +139,7 @@ def test_json_that_is_not_an_object_is_400(openai_server: FakeOpenAI):
     envelope(response)
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_unknown_route_is_404_unknown_url(openai_server: FakeOpenAI):
     response = httpx2.post(openai_server.base_url + "/chat/complete", json=CHAT, headers=AUTH)
     assert response.status_code == 404
@@ -153,7 +153,7 @@ def test_unknown_route_is_404_unknown_url(openai_server: FakeOpenAI):
     assert openai_server.requests.last.status == 404
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_wrong_method_is_a_json_envelope(openai_server: FakeOpenAI):
     response = httpx2.put(openai_server.base_url + "/embeddings", json=CHAT, headers=AUTH)
     assert response.status_code == 405
@@ -161,7 +161,7 @@ def test_wrong_method_is_a_json_envelope(openai_server: FakeOpenAI):
     assert response.headers["allow"] == "POST"
 
 
-@pytest.mark.openai_fake(strict=False)
+@pytest.mark.openai_fake(problems="ignore")
 def test_nothing_answers_html(openai_server: FakeOpenAI):
     for method, path in [("GET", "/"), ("GET", "/v1"), ("DELETE", "/v1/chat/completions"), ("POST", "/nowhere"), ("GET", "/__fake/nothing")]:
         response = httpx2.request(method, openai_server.url + path, headers=AUTH)

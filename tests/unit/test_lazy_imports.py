@@ -61,3 +61,11 @@ def test_public_names_resolve_lazily():
     assert set(pytest_openai_fake.__all__) <= set(dir(pytest_openai_fake))
     for name in pytest_openai_fake.__all__:
         assert getattr(pytest_openai_fake, name) is not None
+
+
+def test_the_fixed_port_block_lists_every_provider_once() -> None:
+    """plugin.PORT_ORDER is a literal (the plugin must not import the providers at start-up)."""
+    from pytest_openai_fake.plugin import PORT_ORDER
+    from pytest_openai_fake.providers import PROVIDERS
+
+    assert sorted(PORT_ORDER) == sorted(PROVIDERS) and len(set(PORT_ORDER)) == len(PORT_ORDER)
