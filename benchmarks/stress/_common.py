@@ -14,9 +14,9 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the checkout under test wins over an installed copy
@@ -158,7 +158,7 @@ def read_reply(reader: Reader, *, head_only: bool = False) -> RawReply:
     try:
         status_line = reader.line()
         while status_line is not None and status_line.startswith(b"HTTP/1.1 100"):
-            while (blank := reader.line()) not in (None, b"\r\n", b"\n"):
+            while reader.line() not in (None, b"\r\n", b"\n"):  # skip the interim answer's headers
                 pass
             status_line = reader.line()
         if status_line is None:
@@ -208,7 +208,7 @@ def read_reply(reader: Reader, *, head_only: bool = False) -> RawReply:
         else:
             reply.body = reader.rest()
             reply.closed = True
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         reply.timed_out = True
     except OSError as exc:
         reply.closed = True

@@ -33,11 +33,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Check, Reader, back_to, connect, gauges, parser, read_reply, report, thread_count, wait_until  # noqa: E402
+import openai
+from _common import Check, Reader, back_to, connect, gauges, parser, read_reply, report, thread_count, wait_until
 
-import openai  # noqa: E402
-
-from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI  # noqa: E402
+from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
 
 TIMEOUT = 10.0
 LINGER_RST = struct.pack("ii", 1, 0)
@@ -200,7 +199,7 @@ def stalls(port: int, count: int, wait: float) -> tuple[list[socket.socket], int
         try:
             data = sock.recv(65536)
             return data == b"" or data.startswith(b"HTTP/")  # closed, or answered (e.g. 408)
-        except (TimeoutError, socket.timeout, BlockingIOError):
+        except (TimeoutError, BlockingIOError):
             return False
         except OSError:
             return True
@@ -261,8 +260,8 @@ def run(cuts: int, stall_count: int, stall_wait: float) -> list[Check]:
             f"{len(log)} captured / {complete} complete requests sent; {len(partial)} captured from incomplete requests"
             + (f", e.g. {partial[0].method} {partial[0].path} -> {partial[0].status} headers {dict(partial[0].headers)}" if partial else ""),
         ))
-        fake._http_client and fake._http_client.close()  # noqa: SLF001 - the shared pool, so the baseline holds
-        fake._http_client = None  # noqa: SLF001
+        fake._http_client and fake._http_client.close()
+        fake._http_client = None
 
         # Stalls last: they may hold threads until the server's deadline.
         deadline = server_read_deadline()

@@ -36,17 +36,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ENVELOPE_KEYS, Check, parser, report  # noqa: E402
+import httpx2
+from _common import ENVELOPE_KEYS, Check, parser, report
 
-import httpx2  # noqa: E402
-
-from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI  # noqa: E402
-from pytest_openai_fake.resources.images import render_png  # noqa: E402
+from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
+from pytest_openai_fake.resources.images import render_png
 
 PROVIDERS = ("openai", "together", "mistral", "azure")
 RESET_EVERY = 100  # cases between fake.reset() + fresh fixtures (stored objects to point at)
@@ -474,9 +473,7 @@ def error_shape_ok(body: Any, status: int) -> bool:
         return True
     if isinstance(error, dict) and isinstance(error.get("message"), str):  # Azure's and Together's variants
         return True
-    if "detail" in body or (isinstance(body.get("message"), str)):  # Mistral's shapes
-        return True
-    return False
+    return "detail" in body or isinstance(body.get("message"), str)  # Mistral's shapes
 
 
 def judge(status: int, ctype: str, data: bytes) -> Outcome:
@@ -558,12 +555,14 @@ def run_provider(provider: str, count: int, seed: int, timeout: float, only: int
         statuses: Counter[int] = Counter()
         started = time.monotonic()
         done = 0
-        cases = [only] if only is not None else range(count)
+        # A replay runs the case's whole batch (from the reset before it), so the state it meets is
+        # the state it met in the full run; only the case itself is printed.
+        cases = range(only - only % RESET_EVERY, only + 1) if only is not None else range(count)
         for i in cases:
             if time.monotonic() > budget_end:
                 bad["time budget exhausted"] += 1
                 break
-            if only is not None or i % RESET_EVERY == 0:
+            if i % RESET_EVERY == 0:
                 problems = [p for p in fake.take_problems() if p.kind != "no-route"]
                 _record_problems(problems, provider, i, failures, bad)
                 ids = make_fixtures(http, fake, provider)
@@ -576,9 +575,11 @@ def run_provider(provider: str, count: int, seed: int, timeout: float, only: int
             stats[outcome.kind] += 1
             if outcome.status is not None:
                 statuses[outcome.status] += 1
-            if verbose:
+            if verbose and (only is None or i == only):
                 print(f"{provider}:{i} {endpoint} {req.notes} -> {outcome.status} {outcome.kind} {outcome.problem}")
             if outcome.kind == "unsendable":
+                continue
+            if only is not None and i != only:
                 continue
             if outcome.problem or outcome.kind in ("hang", "transport"):
                 bad[outcome.kind if outcome.kind in ("hang", "transport") else ("5xx" if (outcome.status or 0) >= 500 else "shape")] += 1

@@ -25,11 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Check, Reader, back_to, connect, gauges, parser, read_reply, report, rss_bytes  # noqa: E402
+import openai
+from _common import Check, Reader, back_to, connect, gauges, parser, read_reply, report, rss_bytes
 
-import openai  # noqa: E402
-
-from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI  # noqa: E402
+from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
 
 MB = 1024 * 1024
 

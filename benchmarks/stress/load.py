@@ -27,11 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Check, back_to, gauges, parser, report  # noqa: E402
+import openai
+from _common import Check, back_to, gauges, parser, report
 
-import openai  # noqa: E402
-
-from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI  # noqa: E402
+from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
 
 TAG_HEADER = "X-Stress-Tag"
 

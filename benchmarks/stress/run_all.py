@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"$ {' '.join(cmd[1:2] + cmd[4:])}", flush=True)
             t0 = time.monotonic()
             try:
-                proc = subprocess.run(cmd, timeout=timeout, capture_output=True, text=True)
+                proc = subprocess.run(cmd, check=False, timeout=timeout, capture_output=True, text=True)
                 code, tail = proc.returncode, (proc.stdout + proc.stderr)[-3000:]
             except subprocess.TimeoutExpired:
                 code, tail = None, f"did not finish within {timeout:g} s"
