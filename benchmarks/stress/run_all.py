@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["load", "disconnects", "leaks", "fuzz", "malformed_http"]
+SCRIPTS = ["load", "disconnects", "leaks", "fuzz", "malformed_http", "isolation"]
 
 
 def main(argv: list[str] | None = None) -> int:
