@@ -68,6 +68,35 @@ def back_to(baseline: dict[str, int], timeout: float, slack: int = 0) -> tuple[b
     return reached, gauges()
 
 
+def server_read_deadline() -> tuple[float | None, str]:
+    """The server's read deadline for a request head or body, if ``server.py`` declares one.
+
+    Looks for numeric module constants and class attributes whose name mentions a deadline, or
+    a read / head / body / request timeout (not the idle, start or stop timeouts). Returns
+    (seconds, where it was found), or (None, why not).
+    """
+    import re
+
+    from pytest_openai_fake import server
+
+    pattern = re.compile(r"deadline|(read|head|header|body|request|slow).*timeout|timeout.*(read|head|body)", re.IGNORECASE)
+    skip = {"IDLE_TIMEOUT", "START_TIMEOUT", "STOP_TIMEOUT", "ACCEPT_POLL", "timeout"}
+    found: list[tuple[float, str]] = []
+    spaces = [("server", vars(server))] + [
+        (name, vars(value)) for name, value in vars(server).items() if isinstance(value, type) and value.__module__ == server.__name__
+    ]
+    for owner, space in spaces:
+        for name, value in space.items():
+            if name in skip or not pattern.search(name):
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 600:
+                found.append((float(value), f"{owner}.{name}" if owner != "server" else name))
+    if not found:
+        return None, "no read deadline found in server.py"
+    seconds, where = max(found)
+    return seconds, f"server read deadline {where} = {seconds:g} s"
+
+
 # -- raw HTTP ------------------------------------------------------------------------------------
 
 

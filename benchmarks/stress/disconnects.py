@@ -14,8 +14,9 @@ Cases (each ``--cuts`` times unless noted), against one FakeOpenAI:
   then close;
 - stalled heads and stalled bodies (``--stalls`` connections each): part of a head or body,
   then nothing. The server should drop them after its read deadline; the script waits up to
-  ``--stall-wait`` seconds (or the server's own deadline + 2 s if ``pytest_openai_fake.server``
-  defines one) and reports how many it still holds — each one holds a server thread.
+  ``--stall-wait`` seconds, or the server's own deadline + 2 s if ``pytest_openai_fake.server``
+  declares one (see ``_common.server_read_deadline``), and reports how many it still holds —
+  each one holds a server thread.
 
 Checks: no hangs, the fake still answers afterwards, the request log counts exactly the complete
 requests (no half request is captured), no problems recorded, OS threads and fds back to the
@@ -34,7 +35,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import openai
-from _common import Check, Reader, back_to, connect, gauges, parser, read_reply, report, thread_count, wait_until
+from _common import (
+    Check,
+    Reader,
+    back_to,
+    connect,
+    gauges,
+    parser,
+    read_reply,
+    report,
+    server_read_deadline,
+    thread_count,
+    wait_until,
+)
 
 from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
 
@@ -60,19 +73,6 @@ def chat_body(i: int, stream: bool) -> dict:
         "max_tokens": 200,
         "stream": stream,
     }
-
-
-def server_read_deadline() -> float | None:
-    """The server's read deadline for a request head/body, if the module declares one."""
-    from pytest_openai_fake import server
-
-    ignore = {"IDLE_TIMEOUT", "START_TIMEOUT", "STOP_TIMEOUT", "ACCEPT_POLL"}
-    found = [
-        float(value) for name, value in vars(server).items()
-        if name.isupper() and name not in ignore and ("TIMEOUT" in name or "DEADLINE" in name)
-        and isinstance(value, (int, float)) and not isinstance(value, bool)
-    ]
-    return max(found) if found else None
 
 
 def close(sock: socket.socket, rst: bool) -> None:
@@ -264,12 +264,11 @@ def run(cuts: int, stall_count: int, stall_wait: float) -> list[Check]:
         fake._http_client = None
 
         # Stalls last: they may hold threads until the server's deadline.
-        deadline = server_read_deadline()
+        deadline, source = server_read_deadline()
         wait = stall_wait if deadline is None else max(stall_wait, deadline + 2.0)
         before = thread_count()
         socks, held, took = stalls(fake.port, stall_count, wait)
         peak = thread_count()
-        source = f"server deadline {deadline:g} s" if deadline is not None else "no read deadline found in server.py"
         checks.append(Check(
             "stalled heads/bodies dropped by the server", held == 0,
             f"{stall_count} stalled, {held} still held after {took:.1f} s ({source}); "

@@ -14,8 +14,9 @@ Each case is sent on a fresh loopback connection (every read has a timeout). For
 Cases with a MUST of RFC 9112 attached (a missing or doubled Host, whitespace before a colon,
 Content-Length + Transfer-Encoding, chunked not last, invalid Content-Length, absolute-form, ...)
 are also checked against it; deviations are listed in the "RFC 9112" check. The slowloris case
-trickles a request head one byte at a time for up to ``--slowloris`` seconds and reports whether
-the server cuts it off (a head deadline) or keeps a thread on it.
+trickles a request head one byte at a time for up to ``--slowloris`` seconds (or the server's
+read deadline + 2 s, if it declares one) and reports whether the server cuts it off or keeps a
+thread on it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Check, RawReply, Reader, connect, parser, read_reply, report
+from _common import Check, RawReply, Reader, connect, parser, read_reply, report, server_read_deadline
 
 from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
 
@@ -369,11 +370,12 @@ def run(slowloris_seconds: float, only: str | None) -> list[Check]:
         errors = [r for r in log.records]
         checks.append(Check("no exception logged by the server", not errors, f"{len(errors)} records" + (f"; first: {errors[0].getMessage()[:200]}" if errors else "")))
         if only is None and slowloris_seconds > 0:
-            cut, took, sent = slowloris(fake.port, slowloris_seconds)
+            deadline, source = server_read_deadline()
+            cut, took, sent = slowloris(fake.port, slowloris_seconds if deadline is None else max(slowloris_seconds, deadline + 2.0))
             checks.append(Check(
                 "slowloris head cut off by the server", cut,
                 f"{'cut' if cut else 'still reading'} after {took:.1f} s and {sent} bytes at 4 bytes/s"
-                + ("" if cut else "; a server thread stays on it meanwhile"),
+                + ("" if cut else "; a server thread stays on it meanwhile") + f" ({source})",
             ))
     finally:
         fake.stop()
