@@ -1,7 +1,7 @@
 """Run every stress script and print one summary table (PASS/FAIL per check, with figures).
 
     python benchmarks/stress/run_all.py --quick          # about a minute
-    python benchmarks/stress/run_all.py                  # the full figures (~10 minutes on 2 cores)
+    python benchmarks/stress/run_all.py                  # the full figures (~11 minutes on 2 cores)
     python benchmarks/stress/run_all.py --only load,fuzz
 
 Each script runs in its own process (its RSS and thread counts are its own), bounded by
