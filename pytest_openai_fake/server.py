@@ -729,7 +729,12 @@ class _Handler(WSGIRequestHandler):
             return
         except _ReadTimeout:
             self.close_connection = self._unread = True
-            self._send_error_json(408, "Request timed out: the request body did not arrive in time.", type_="timeout")
+            limits = self.server.limits
+            message = (
+                f"Request timed out: the request body did not arrive within {limits.body_timeout:g} s "
+                f"plus its size at {limits.min_transfer_rate:g} bytes/s."
+            )
+            self._send_error_json(408, message, type_="timeout")
             return
         except _DISCONNECTS:
             self.close_connection = True

@@ -804,16 +804,21 @@ def assert_envelope(body: dict[str, Any], type_: str = "invalid_request_error") 
     return str(error["message"])
 
 
-def wait_for_threads(baseline: int, timeout: float = 2.0) -> int:
-    """Wait (bounded) until the thread count is back to ``baseline``; return the last count."""
+def threads_since(before: set[threading.Thread]) -> list[threading.Thread]:
+    """Live threads that were not in ``before`` (a ``set(threading.enumerate())`` snapshot)."""
+    return [thread for thread in threading.enumerate() if thread not in before]
+
+
+def connection_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    return [thread for thread in threads_since(before) if thread.name.startswith("openai-fake-conn:")]
+
+
+def wait_for_baseline(before: set[threading.Thread], timeout: float = 2.0) -> list[threading.Thread]:
+    """Wait (bounded) until every thread started since ``before`` has ended; return those still alive."""
     deadline = time.monotonic() + timeout
-    while (count := threading.active_count()) > baseline and time.monotonic() < deadline:
+    while (extra := threads_since(before)) and time.monotonic() < deadline:
         time.sleep(0.01)
-    return count
-
-
-def connection_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("openai-fake-conn:")]
+    return extra
 
 
 def test_limits_are_constructor_arguments() -> None:
@@ -1065,7 +1070,7 @@ def trickle(sock: socket.socket, data: bytes, interval: float, limit: float) -> 
 
 def test_trickled_request_head_gets_408_and_its_thread_ends(serve: Serve) -> None:
     server = serve(CountingApp(), head_timeout=0.3)
-    baseline = threading.active_count()
+    baseline = set(threading.enumerate())
     head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: 1\r\n" * 100 + b"\r\n"
 
     with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
@@ -1076,13 +1081,13 @@ def test_trickled_request_head_gets_408_and_its_thread_ends(serve: Serve) -> Non
     assert data.startswith(b"HTTP/1.1 408"), data[:40]
     assert assert_envelope(json.loads(data.partition(b"\r\n\r\n")[2]), "timeout").startswith("Request timed out")
     assert 0.25 < elapsed < 1.0
-    assert wait_for_threads(baseline) == baseline
+    assert wait_for_baseline(baseline) == []
 
 
 def test_trickled_body_gets_408_and_its_thread_ends(serve: Serve) -> None:
     app = CountingApp()
     server = serve(app, body_timeout=0.3, min_transfer_rate=1e9)
-    baseline = threading.active_count()
+    baseline = set(threading.enumerate())
 
     with raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n") as sock:
         data = trickle(sock, b"x" * 1000, interval=0.05, limit=1.5)
@@ -1090,7 +1095,7 @@ def test_trickled_body_gets_408_and_its_thread_ends(serve: Serve) -> None:
     assert data.startswith(b"HTTP/1.1 408"), data[:40]
     assert assert_envelope(json.loads(data.partition(b"\r\n\r\n")[2]), "timeout")
     assert app.calls == 0
-    assert wait_for_threads(baseline) == baseline
+    assert wait_for_baseline(baseline) == []
 
 
 def test_trickled_chunked_body_gets_408(serve: Serve) -> None:
@@ -1151,17 +1156,18 @@ def test_slow_reader_of_a_stream_is_cut_after_send_timeout(serve: Serve) -> None
             body_closed.set()
 
     server = serve(app, send_timeout=0.3, min_transfer_rate=1e9)
-    baseline = threading.active_count()
+    baseline = set(threading.enumerate())
     with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         assert sock.recv(100).startswith(b"HTTP/1.1 200")
         # ... and reads no more.
         assert body_closed.wait(2.0), "the server should give up on a client that stopped reading"
 
-    assert wait_for_threads(baseline) == baseline
+    assert wait_for_baseline(baseline) == []
 
 
 def test_a_lingering_close_does_not_delay_stop() -> None:
+    baseline = set(threading.enumerate())
     server = ServerThread(CountingApp(), max_request_body=10, linger_timeout=5.0)
     server.start()
     sock = raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
@@ -1171,7 +1177,7 @@ def test_a_lingering_close_does_not_delay_stop() -> None:
         started = time.perf_counter()
         server.stop()
         assert time.perf_counter() - started < 0.5
-        assert not connection_threads()
+        assert threads_since(baseline) == [], "stop() joins the lingering connection's thread"
 
 
 # -- the connection cap ---------------------------------------------------------------------------
@@ -1180,15 +1186,15 @@ def test_a_lingering_close_does_not_delay_stop() -> None:
 def test_connections_beyond_the_cap_wait_for_a_slot(serve: Serve) -> None:
     app = PeerRecorder()
     server = serve(app, max_connections=2)
-    baseline = threading.active_count()
+    baseline = set(threading.enumerate())
     busy = [raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n") for _ in range(2)]  # heads unfinished
     waiting = raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     try:
         waiting.settimeout(0.3)
         with pytest.raises(TimeoutError):
             waiting.recv(1)  # accepted by the kernel, not served yet
-        assert len(connection_threads()) == 2
-        assert threading.active_count() == baseline + 2
+        assert len(connection_threads(baseline)) == 2
+        assert len(threads_since(baseline)) == 2
 
         busy[0].sendall(b"Connection: close\r\n\r\n")
         busy[0].settimeout(TIMEOUT)
@@ -1199,7 +1205,7 @@ def test_connections_beyond_the_cap_wait_for_a_slot(serve: Serve) -> None:
     finally:
         for sock in [*busy, waiting]:
             sock.close()
-    assert wait_for_threads(baseline) == baseline
+    assert wait_for_baseline(baseline) == []
 
 
 def test_an_idle_keep_alive_connection_makes_room(serve: Serve) -> None:
@@ -1243,7 +1249,7 @@ def test_concurrent_sdk_calls_over_the_cap(serve: Serve) -> None:
         return app(environ, start_response)
 
     server = serve(slow_app, max_connections=3)
-    baseline = threading.active_count()
+    baseline = set(threading.enumerate())
     ids: list[str] = []
     errors: list[BaseException] = []
 
@@ -1258,10 +1264,10 @@ def test_concurrent_sdk_calls_over_the_cap(serve: Serve) -> None:
     for thread in workers:
         thread.start()
     deadline = time.monotonic() + TIMEOUT
-    while len(connection_threads()) < 3 and time.monotonic() < deadline:
+    while len(connection_threads(baseline)) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.1)
-    assert len(connection_threads()) == 3, "no more than max_connections are served at once"
+    assert len(connection_threads(baseline)) == 3, "no more than max_connections are served at once"
     release.set()
     for thread in workers:
         thread.join(TIMEOUT)
@@ -1269,4 +1275,4 @@ def test_concurrent_sdk_calls_over_the_cap(serve: Serve) -> None:
     assert not errors, errors
     assert ids == ["chatcmpl-1"] * 10
     assert not any(thread.is_alive() for thread in workers)
-    assert wait_for_threads(baseline) == baseline
+    assert wait_for_baseline(baseline) == []
