@@ -42,7 +42,9 @@ Limits (``Limits``; every one is a ``ServerThread`` keyword argument):
 * Connections: at most ``max_connections`` (256) are served at once. Beyond that the server
   stops accepting: new connections wait in the listen backlog (1024) until a slot frees, and
   the longest-idle keep-alive connection, if any, is closed to make room. (Waiting, not a
-  503: the plugin's clients run with ``max_retries=0``, and the real API would serve them.)
+  503: the plugin's clients run with ``max_retries=0``, and the real API would serve them.
+  An HTTP client's pool notices a connection the server closed and reconnects; only a request
+  sent in the same instant as that close can fail, as with any keep-alive timeout.)
 * Deadlines: an idle keep-alive connection is closed after ``idle_timeout`` (120 s) between
   requests (a new connection must start its first request within ``head_timeout``); a
   request head must be complete ``head_timeout`` (30 s) after its first byte; a body gets
@@ -689,7 +691,7 @@ class _Handler(WSGIRequestHandler):
         reader.await_request(buffered=self._bytes_buffered(), first=not self._requests_seen)
         self._requests_seen += 1
         if reader.keep_alive_idle:
-            self.server.connection_idle()  # after the phase is set: no lost wake-up (see _reclaim_idle)
+            self.server.connection_idle()  # after the phase is set, so the accept loop cannot miss it
         try:
             self.raw_requestline = self.rfile.readline(65537)
             if len(self.raw_requestline) > 65536:
