@@ -23,12 +23,40 @@ Design (chosen by measurement, see ``benchmarks/serving_layers.py``):
     no further bytes, no terminating chunk); any other exception after bytes went out closes
     the connection; one before that becomes a 500 with OpenAI's JSON error envelope.
 
-* One thread per connection (not per request). Connections and their threads are tracked so
-  that ``stop()`` can shut every idle keep-alive socket down and join its thread.
+* One thread per connection (not per request), at most ``max_connections`` of them. Connections
+  and their threads are tracked so that ``stop()`` can shut every socket down and join its thread.
 * The accept loop waits on the listener and a socketpair "waker", so ``stop()`` takes well
   under a millisecond instead of ``serve_forever``'s 0.5 s poll.
 * The listening socket is bound here, before werkzeug sees it (passed as ``fd``), because
   werkzeug reacts to a taken port with ``sys.exit(1)``; we raise ``PortInUseError`` instead.
+
+Limits (``Limits``; every one is a ``ServerThread`` keyword argument):
+
+* Request bodies: at most ``max_request_body`` bytes (512 MiB, the Files API's per-file limit).
+  A ``Content-Length`` over it is answered 413 before any body byte is read (and before a
+  ``100 Continue``); a chunked body is cut off as soon as it passes it. A body is held in
+  memory once (no copies), so no request holds more than the limit.
+* Framing (RFC 9112 6): ``Content-Length`` together with ``Transfer-Encoding`` is a 400;
+  ``chunked`` must be the final coding, applied once (else 400); any other transfer coding is
+  a 501, never passed through still encoded. Every such error closes the connection.
+* Connections: at most ``max_connections`` (256) are served at once. Beyond that the server
+  stops accepting: new connections wait in the listen backlog (1024) until a slot frees, and
+  the longest-idle keep-alive connection, if any, is closed to make room. (Waiting, not a
+  503: the plugin's clients run with ``max_retries=0``, and the real API would serve them.
+  An HTTP client's pool notices a connection the server closed and reconnects; only a request
+  sent in the same instant as that close can fail, as with any keep-alive timeout.)
+* Deadlines: an idle keep-alive connection is closed after ``idle_timeout`` (120 s) between
+  requests (a new connection must start its first request within ``head_timeout``); a
+  request head must be complete ``head_timeout`` (30 s) after its first byte; a body gets
+  ``body_timeout`` (30 s) plus its size at ``min_transfer_rate`` (1 MiB/s); each reply write
+  gets ``send_timeout`` (30 s) plus its size at the same rate. A head or body that misses its
+  deadline is answered 408 (type ``timeout``); a reply write that misses it resets the
+  connection (the reader is stuck, nothing more can be said to it).
+* Closing after an error with request bytes unread (413, 408, 400, 501, ...): the reply is
+  sent, the write side is shut down and the server reads and discards the client's bytes for
+  up to ``linger_timeout`` (2 s) or until it closes. Closing with unread data would make the
+  kernel send RST, which can destroy the reply before a client that is still uploading
+  reads it.
 
 Measured with ``benchmarks/serving_layers.py`` (2-core VM shared with other work, Python 3.11,
 openai 3.54, httpx2 2.16, werkzeug 3.1.9): µs per ``client.chat.completions.create``, median of
@@ -50,11 +78,14 @@ wake-ups, which any loopback server pays. ``start()`` takes about 1 ms (1.5 ms t
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import http.client
 import io
 import json
 import logging
+import math
+import select
 import selectors
 import socket
 import struct
@@ -64,31 +95,38 @@ import time
 from collections.abc import Iterable, Iterator
 from email.utils import formatdate
 from itertools import chain
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from .errors import DropConnection, server_error
 
 if TYPE_CHECKING:
-    from _typeshed import OptExcInfo
+    from _typeshed import OptExcInfo, ReadableBuffer, WriteableBuffer
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
     from typing_extensions import Self
 
-__all__ = ["PortInUseError", "ServerThread"]
+__all__ = ["Limits", "PortInUseError", "ServerThread"]
 
 logger = logging.getLogger("pytest_openai_fake.server")
 
 SERVER_NAME = "pytest-openai-fake"
-# An idle keep-alive connection is closed after this long (the SDK's pool then reconnects).
+# Defaults of Limits (see the module docstring).
+MAX_REQUEST_BODY = 512 * 1024 * 1024
+MAX_CONNECTIONS = 256
 IDLE_TIMEOUT = 120.0
+HEAD_TIMEOUT = 30.0
+BODY_TIMEOUT = 30.0
+SEND_TIMEOUT = 30.0
+MIN_TRANSFER_RATE = 1024 * 1024
+LINGER_TIMEOUT = 2.0
+# Connections waiting to be accepted while max_connections are served (capped by the OS).
+LISTEN_BACKLOG = 1024
 # Upper bounds for the waits in start() and stop().
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 1.0
 # The accept loop is woken by stop(); this is only a safety net for a lost wake-up.
 ACCEPT_POLL = 5.0
-# Request bodies are read into memory; beyond this the server answers 413.
-MAX_REQUEST_BODY = 512 * 1024 * 1024
 MAX_CHUNK_LINE = 4096
 MAX_CHUNKS = 1_000_000
 MAX_TRAILERS = 100
@@ -100,6 +138,50 @@ _HOP_BY_HOP = frozenset({"connection", "transfer-encoding", "keep-alive"})
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 _LINGER_RESET = struct.pack("ii", 1, 0)
 _DISCONNECTS = (ConnectionError, TimeoutError)
+
+# Phases of a connection, for its read deadline (see _Reader).
+_IDLE = "idle"  # between requests: nothing of the next request has arrived
+_HEAD = "head"  # the request line and headers are arriving
+_BODY = "body"  # the request body is arriving
+_REPLY = "reply"  # the app runs and the reply is written; nothing is read
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How much a client may send and how long it may take; ``ServerThread`` keyword arguments.
+
+    Sizes are bytes, times seconds, rates bytes per second. See the module docstring for what
+    happens when each is reached.
+    """
+
+    #: Largest request body; a larger one is answered 413.
+    max_request_body: int = MAX_REQUEST_BODY
+    #: Connections served at once; more wait in the listen backlog.
+    max_connections: int = MAX_CONNECTIONS
+    #: An idle keep-alive connection is closed after this long between requests.
+    idle_timeout: float = IDLE_TIMEOUT
+    #: A request head must be complete this long after its first byte (else 408).
+    head_timeout: float = HEAD_TIMEOUT
+    #: A request body gets this long plus its size at ``min_transfer_rate`` (else 408).
+    body_timeout: float = BODY_TIMEOUT
+    #: Each reply write gets this long plus its size at ``min_transfer_rate`` (else reset).
+    send_timeout: float = SEND_TIMEOUT
+    #: The slowest transfer rate a body or reply is given time for, after its fixed timeout.
+    min_transfer_rate: float = MIN_TRANSFER_RATE
+    #: How long unread request bytes are read and discarded after an error reply, before closing.
+    linger_timeout: float = LINGER_TIMEOUT
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            wanted = int if field.name in ("max_request_body", "max_connections") else (int, float)
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                raise TypeError(f"pytest-openai-fake: {field.name} must be a number, got {value!r}")
+            if not 0 < value < math.inf:
+                raise ValueError(f"pytest-openai-fake: {field.name} must be positive and finite, got {value!r}")
+
+    def transfer_time(self, size: int) -> float:
+        return size / self.min_transfer_rate
 
 
 class PortInUseError(OSError):
@@ -119,6 +201,8 @@ class PortInUseError(OSError):
 
 
 class _BadRequest(Exception):
+    """A request the server refuses before the app sees it; the connection is closed after the reply."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -129,17 +213,55 @@ class _ClientGone(ConnectionError):
     """The client closed the connection in the middle of its request."""
 
 
+class _ReadTimeout(TimeoutError):
+    """A read missed the deadline of the connection's phase."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__(f"request {phase} timed out")
+        self.phase = phase
+
+
+class _SendTimeout(TimeoutError):
+    """A reply write missed its deadline: the client stopped reading."""
+
+
 class ServerThread:
     """Serve ``app`` on ``http://host:port`` from a daemon thread.
 
     ``port=0`` binds an ephemeral port; ``port`` holds the bound port once started. ``stop()``
     closes the listener and every open connection; both methods are safe to call twice.
+    The keyword arguments are the fields of ``Limits`` (sizes, connection cap, deadlines);
+    ``limits`` holds them.
     """
 
-    def __init__(self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        max_request_body: int = MAX_REQUEST_BODY,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout: float = IDLE_TIMEOUT,
+        head_timeout: float = HEAD_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
+        send_timeout: float = SEND_TIMEOUT,
+        min_transfer_rate: float = MIN_TRANSFER_RATE,
+        linger_timeout: float = LINGER_TIMEOUT,
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.limits = Limits(
+            max_request_body=max_request_body,
+            max_connections=max_connections,
+            idle_timeout=idle_timeout,
+            head_timeout=head_timeout,
+            body_timeout=body_timeout,
+            send_timeout=send_timeout,
+            min_transfer_rate=min_transfer_rate,
+            linger_timeout=linger_timeout,
+        )
         self._requested_port = port
         self._lifecycle = threading.Lock()
         self._server: _WSGIServer | None = None
@@ -164,7 +286,7 @@ class ServerThread:
                 return
             listener = _bind(self.host, self._requested_port)
             try:
-                server = _WSGIServer(listener, self.app)
+                server = _WSGIServer(listener, self.app, self.limits)
             finally:
                 listener.close()  # werkzeug serves a duplicate of the descriptor
             waker = socket.socketpair()
@@ -192,6 +314,7 @@ class ServerThread:
             return
         deadline = time.monotonic() + STOP_TIMEOUT
         self._stopping.set()
+        server.wake_accept_loop()
         try:
             waker[1].send(b"\0")
         except OSError:  # pragma: no cover
@@ -226,7 +349,9 @@ class ServerThread:
                 for key, _ in selector.select(ACCEPT_POLL):
                     if key.data:  # woken by stop()
                         return
-                    server.accept_one()
+                    # A client is waiting: accept it once a connection slot is free.
+                    if server.wait_for_slot(stopping):
+                        server.accept_one()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -238,7 +363,7 @@ def _bind(host: str, port: int) -> socket.socket:
             # a live listener still fails. (On Windows, SO_REUSEADDR would allow port theft.)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE or getattr(exc, "winerror", None) == 10048:
@@ -247,17 +372,29 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Connection:
+    """A served connection: its thread and, once the handler is set up, its reader."""
+
+    __slots__ = ("reader", "thread")
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+        self.reader: _Reader | None = None
+
+
 class _WSGIServer(BaseWSGIServer):
-    """werkzeug's server around a listener we bound, with tracked per-connection threads."""
+    """werkzeug's server around a listener we bound, with tracked, capped per-connection threads."""
 
     multithread = True
 
-    def __init__(self, listener: socket.socket, app: WSGIApplication) -> None:
+    def __init__(self, listener: socket.socket, app: WSGIApplication, limits: Limits) -> None:
         host, port = listener.getsockname()[:2]
         super().__init__(host, port, app, handler=_Handler, fd=listener.fileno())
         self.socket.setblocking(False)
-        self._connections: dict[socket.socket, threading.Thread] = {}
-        self._connections_lock = threading.Lock()
+        self.limits = limits
+        # Insertion order is connection age; the Condition is notified when a connection ends.
+        self._connections: dict[socket.socket, _Connection] = {}
+        self._slots = threading.Condition(threading.Lock())
 
     def accept_one(self) -> None:
         try:
@@ -270,6 +407,45 @@ class _WSGIServer(BaseWSGIServer):
         request.setblocking(True)
         self.process_request(request, client_address)
 
+    def wait_for_slot(self, stopping: threading.Event) -> bool:
+        """True when another connection may be accepted; else wait (bounded) and return False.
+
+        At the cap, the longest-idle keep-alive connection (if any) is closed to make room.
+        """
+        with self._slots:
+            if len(self._connections) < self.limits.max_connections:
+                return True
+            self._reclaim_idle()
+            self._slots.wait(ACCEPT_POLL)
+            return not stopping.is_set() and len(self._connections) < self.limits.max_connections
+
+    def wake_accept_loop(self) -> None:
+        with self._slots:
+            self._slots.notify_all()
+
+    def connection_idle(self) -> None:
+        """A connection went idle: if the accept loop waits for a slot, it may reclaim this one."""
+        if len(self._connections) >= self.limits.max_connections:
+            with self._slots:
+                self._slots.notify_all()
+
+    def _reclaim_idle(self) -> None:
+        """Close the connection idle the longest, if one is idle (caller holds ``_slots``)."""
+        candidates = [
+            (conn.reader.idle_since, sock, conn.reader)
+            for sock, conn in self._connections.items()
+            if conn.reader is not None and conn.reader.keep_alive_idle
+        ]
+        for _, sock, reader in sorted(candidates, key=lambda item: item[0]):
+            if _readable(sock):  # the next request (or a close) is arriving: not idle after all
+                continue
+            reader.reclaimed = True
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # its thread wakes up, reads EOF and ends
+            except OSError:
+                continue
+            return
+
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(
             target=self._serve_connection,
@@ -277,8 +453,8 @@ class _WSGIServer(BaseWSGIServer):
             name=f"openai-fake-conn:{client_address[1]}",
             daemon=True,
         )
-        with self._connections_lock:
-            self._connections[request] = thread
+        with self._slots:
+            self._connections[request] = _Connection(thread)
         try:
             thread.start()
         except RuntimeError:  # pragma: no cover - can't start new thread
@@ -292,17 +468,24 @@ class _WSGIServer(BaseWSGIServer):
         finally:
             self.shutdown_request(request)
 
+    def track(self, request: socket.socket, reader: _Reader) -> None:
+        with self._slots:
+            conn = self._connections.get(request)
+            if conn is not None:
+                conn.reader = reader
+
     def forget(self, request: socket.socket) -> None:
         """Untrack a connection before closing it, so stop() never touches a closed socket."""
-        with self._connections_lock:
-            self._connections.pop(request, None)
+        with self._slots:
+            if self._connections.pop(request, None) is not None:
+                self._slots.notify_all()
 
     def shutdown_request(self, request: Any) -> None:
         self.forget(request)
         super().shutdown_request(request)
 
     def close_connections(self, deadline: float) -> None:
-        with self._connections_lock:
+        with self._slots:
             connections = list(self._connections.items())
             for sock, _ in connections:
                 try:
@@ -310,9 +493,9 @@ class _WSGIServer(BaseWSGIServer):
                 except OSError:
                     pass
         current = threading.current_thread()
-        for _, thread in connections:
-            if thread is not current:
-                thread.join(max(0.0, deadline - time.monotonic()))
+        for _, conn in connections:
+            if conn.thread is not current:
+                conn.thread.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], _DISCONNECTS):
@@ -320,21 +503,126 @@ class _WSGIServer(BaseWSGIServer):
         logger.exception("pytest-openai-fake: error while serving %s", client_address)
 
 
+def _readable(sock: socket.socket) -> bool:
+    """Whether bytes (or EOF) are waiting on ``sock``, without blocking."""
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])  # pragma: no cover - Windows
+    except (OSError, ValueError):
+        return True  # closed meanwhile: leave it to its thread
+
+
+class _Reader(io.RawIOBase):
+    """The connection's raw input. Every ``recv`` waits only until the current phase's deadline.
+
+    The handler's buffered ``rfile`` reads through this, so a client that trickles bytes can
+    hold a thread at most until the deadline, not one socket timeout per byte.
+    """
+
+    def __init__(self, sock: socket.socket, limits: Limits) -> None:
+        super().__init__()
+        self._sock = sock
+        self._limits = limits
+        self.phase = _IDLE
+        self.deadline = 0.0
+        self.idle_since = 0.0
+        self.keep_alive_idle = False  # idle after a served request: may be closed to make room
+        self.reclaimed = False  # closed by the server to make room for another connection
+        self.probing = False  # while set, reads return "no data" without touching the socket
+
+    def readable(self) -> bool:
+        return True
+
+    def await_request(self, *, buffered: bool, first: bool) -> None:
+        """Between requests: the idle deadline, or the head deadline if bytes are already buffered."""
+        now = time.monotonic()
+        if buffered:
+            self.keep_alive_idle = False
+            self.phase, self.deadline = _HEAD, now + self._limits.head_timeout
+            return
+        wait = min(self._limits.idle_timeout, self._limits.head_timeout) if first else self._limits.idle_timeout
+        self.idle_since, self.deadline = now, now + wait
+        self.phase = _IDLE
+        # A new connection's request may still be on its way: only a kept-alive one is idle.
+        self.keep_alive_idle = not first
+
+    def start_body(self, size: int) -> None:
+        self.phase = _BODY
+        self.deadline = time.monotonic() + self._limits.body_timeout + self._limits.transfer_time(size)
+
+    def extend_body(self, size: int) -> None:
+        """More body is announced (a chunk size): give it time at the minimum rate."""
+        self.deadline += self._limits.transfer_time(size)
+
+    def start_reply(self) -> None:
+        self.phase = _REPLY
+
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
+        if self.probing:
+            return None
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0 or self.reclaimed:
+            raise _ReadTimeout(self.phase)
+        self._sock.settimeout(remaining)
+        try:
+            received = self._sock.recv_into(buffer)
+        except TimeoutError:
+            raise _ReadTimeout(self.phase) from None
+        if received and self.phase == _IDLE:
+            self.keep_alive_idle = False
+            self.phase, self.deadline = _HEAD, time.monotonic() + self._limits.head_timeout
+        return received
+
+
+class _Writer(io.BufferedIOBase):
+    """The connection's output: each write gets ``send_timeout`` plus its size at the minimum rate."""
+
+    def __init__(self, sock: socket.socket, limits: Limits) -> None:
+        super().__init__()
+        self._sock = sock
+        self._limits = limits
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer) -> int:
+        with memoryview(data) as view:
+            size = view.nbytes
+            self._sock.settimeout(self._limits.send_timeout + self._limits.transfer_time(size))
+            try:
+                self._sock.sendall(view)
+            except TimeoutError:
+                raise _SendTimeout("the client did not read the reply in time") from None
+        return size
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+
 class _Handler(WSGIRequestHandler):
     """werkzeug's request handler, answering with HTTP/1.1 keep-alive responses."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    timeout = IDLE_TIMEOUT
     server: _WSGIServer
 
-    # Per-response state, reset by run_wsgi().
+    # Per-connection state, set by setup().
+    rfile: io.BufferedReader
+    _reader: _Reader
+    _requests_seen: int
+    # Per-request state, reset by handle_one_request().
     _status: str | None
     _headers: list[tuple[str, str]]
     _sent: bool
     _streaming: bool
     _chunked: bool
     _pending_head: bytes
+    _expect_continue: bool
+    _unread: bool  # the connection is closed with request bytes left unread: linger first
+    _closed: bool
 
     @property
     def server_version(self) -> str:  # type: ignore[override]
@@ -348,33 +636,127 @@ class _Handler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.debug("%s: " + message, type, *args)
 
+    # -- the connection -----------------------------------------------------------------------
+
+    def setup(self) -> None:
+        sock: socket.socket = self.request
+        self.connection = sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        limits = self.server.limits
+        self._reader = _Reader(sock, limits)
+        self.rfile = io.BufferedReader(self._reader)
+        self.wfile = _Writer(sock, limits)
+        self._requests_seen = 0
+        self._unread = self._closed = False
+        self.server.track(sock, self._reader)
+
+    def finish(self) -> None:
+        try:
+            if self._unread and not self._closed:
+                self._linger()
+        finally:
+            super().finish()
+
+    def _linger(self) -> None:
+        """Shut the write side and discard what the client still sends, for a bounded time.
+
+        Closing a socket with unread bytes makes the kernel answer RST, and a client that is
+        still uploading may then lose the reply before reading it.
+        """
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        deadline = time.monotonic() + self.server.limits.linger_timeout
+        sink = bytearray(65536)
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                sock.settimeout(remaining)
+                if not sock.recv_into(sink):
+                    return
+            except OSError:  # timed out, reset, or shut down by stop()
+                return
+
     # -- one request --------------------------------------------------------------------------
 
-    def run_wsgi(self) -> None:
+    def handle_one_request(self) -> None:
+        """Read a request line and head within their deadlines, then serve it (``run_wsgi``)."""
         self._status = None
         self._headers = []
-        self._sent = self._streaming = self._chunked = False
+        self._sent = self._streaming = self._chunked = self._expect_continue = False
         self._pending_head = b""
+        self.request_version = self.default_request_version
+        reader = self._reader
+        reader.await_request(buffered=self._bytes_buffered(), first=not self._requests_seen)
+        self._requests_seen += 1
+        if reader.keep_alive_idle:
+            self.server.connection_idle()  # after the phase is set, so the accept loop cannot miss it
         try:
-            body = self._read_body()
-        except _BadRequest as exc:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.command = ""
+                self.send_error(414)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            self.run_wsgi()
+        except _ReadTimeout as exc:
             self.close_connection = True
+            if exc.phase == _HEAD:
+                self._unread = True
+                self._send_error_json(
+                    408,
+                    f"Request timed out: the request head did not arrive within {self.server.limits.head_timeout:g} s.",
+                    type_="timeout",
+                )
+
+    def _bytes_buffered(self) -> bool:
+        """Whether ``rfile`` already holds bytes of the next (pipelined) request; never blocks."""
+        self._reader.probing = True
+        try:
+            return bool(self.rfile.peek(1))
+        finally:
+            self._reader.probing = False
+
+    def run_wsgi(self) -> None:
+        try:
+            body, length = self._read_body()
+        except _BadRequest as exc:
+            self.close_connection = self._unread = True
             self._send_error_json(exc.status, exc.message)
+            return
+        except _ReadTimeout:
+            self.close_connection = self._unread = True
+            limits = self.server.limits
+            message = (
+                f"Request timed out: the request body did not arrive within {limits.body_timeout:g} s "
+                f"plus its size at {limits.min_transfer_rate:g} bytes/s."
+            )
+            self._send_error_json(408, message, type_="timeout")
             return
         except _DISCONNECTS:
             self.close_connection = True
             return
+        self._reader.start_reply()
 
         environ = self.make_environ()
-        environ["wsgi.input"] = io.BytesIO(body)
+        environ["wsgi.input"] = body
         environ["wsgi.input_terminated"] = True
-        environ["CONTENT_LENGTH"] = str(len(body))
+        environ["CONTENT_LENGTH"] = str(length)
+        del body
 
         app_iter: Iterable[bytes] | None = None
         try:
             app_iter = self.server.app(environ, self._start_response)
             self._respond(app_iter, environ)
         except DropConnection:
+            self._reset()
+        except _SendTimeout:
+            logger.debug("pytest-openai-fake: the client stopped reading the reply; resetting")
             self._reset()
         except _DISCONNECTS:
             self.close_connection = True
@@ -394,26 +776,52 @@ class _Handler(WSGIRequestHandler):
                 except Exception:
                     logger.exception("pytest-openai-fake: closing the response body failed")
 
-    def _read_body(self) -> bytes:
-        """Read the whole request body, so the next request starts at a message boundary."""
-        transfer_encoding = self.headers.get("Transfer-Encoding")
-        if transfer_encoding is not None:
-            codings = [c.strip().lower() for c in transfer_encoding.split(",")]
-            if codings[-1] != "chunked":
-                raise _BadRequest(400, f"Unsupported Transfer-Encoding: {transfer_encoding}")
-            return _read_chunked(self.rfile)
-        lengths = self.headers.get_all("Content-Length") or []
+    def _read_body(self) -> tuple[io.BytesIO, int]:
+        """Read the whole request body (RFC 9112 6.3), so the next request starts at a message boundary.
+
+        Framing errors and a body over the limit raise ``_BadRequest`` before any body byte is
+        read and before ``100 Continue`` is sent.
+        """
+        limit = self.server.limits.max_request_body
+        transfer_encodings = self.headers.get_all("Transfer-Encoding")
+        lengths = self.headers.get_all("Content-Length")
+        if transfer_encodings:
+            value = ", ".join(transfer_encodings)
+            if lengths:
+                raise _BadRequest(400, "Invalid request: both Content-Length and Transfer-Encoding are set.")
+            if not self._http11:
+                raise _BadRequest(400, "Invalid request: Transfer-Encoding is not allowed in an HTTP/1.0 request.")
+            codings = [coding.strip().lower() for coding in value.split(",")]
+            if codings[-1] != "chunked" or codings.count("chunked") > 1:
+                raise _BadRequest(400, f"Invalid Transfer-Encoding: {value} (chunked must be the final coding, once).")
+            if len(codings) > 1:
+                raise _BadRequest(501, f"Unsupported Transfer-Encoding: {value} (only chunked is supported).")
+            self._continue()
+            self._reader.start_body(0)
+            return _read_chunked(self.rfile, self._reader, limit)
         if not lengths:
-            return b""
+            return io.BytesIO(), 0
         if len(set(lengths)) != 1 or not (lengths[0].isascii() and lengths[0].isdigit()):
             raise _BadRequest(400, "Invalid Content-Length header")
         length = int(lengths[0])
-        if length > MAX_REQUEST_BODY:
-            raise _BadRequest(413, "Request body too large")
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:
+        if length > limit:
+            raise _BadRequest(413, f"Request body too large: {length} bytes is over the limit of {limit} bytes.")
+        if not length:
+            return io.BytesIO(), 0
+        self._continue()
+        self._reader.start_body(length)
+        # One read into one buffer of the declared size (untouched pages cost nothing until the
+        # bytes arrive); BytesIO shares it, so the app's read() returns it without a copy.
+        data = self.rfile.read(length)
+        if len(data) < length:
             raise _ClientGone("request body cut short")
-        return body
+        return io.BytesIO(data), length
+
+    def _continue(self) -> None:
+        """Send ``100 Continue`` if the client waits for it (RFC 9110 10.1.1), once the body is wanted."""
+        if self._expect_continue:
+            self._expect_continue = False
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _start_response(self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None) -> Any:
         if exc_info:
@@ -550,16 +958,14 @@ class _Handler(WSGIRequestHandler):
             self.close_connection = True
 
     def _reset(self) -> None:
-        """Cut the connection: RST, no further bytes (used for DropConnection)."""
-        self.close_connection = True
+        """Cut the connection: RST, no further bytes (DropConnection, a reply nobody reads)."""
+        self.close_connection = self._closed = True
         sock = self.connection
         self.server.forget(sock)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         except OSError:
             pass
-        # rfile holds a reference to the socket; close both so the descriptor really closes.
-        self.rfile.close()
         sock.close()
 
     def parse_request(self) -> bool:
@@ -618,22 +1024,26 @@ class _Handler(WSGIRequestHandler):
             self.close_connection = True
         elif connection == "keep-alive":
             self.close_connection = False
-        if headers.get("Expect", "").lower() == "100-continue" and self.request_version >= "HTTP/1.1":
-            return self.handle_expect_100()
+        # 100 Continue is sent only once the body is wanted (see _read_body): a request refused
+        # for its head (413, 400, 501) is answered straight away, without it.
+        self._expect_continue = headers.get("Expect", "").lower() == "100-continue" and self._http11
         return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol errors found by http.server (bad request line, ...): JSON, then close."""
-        self.close_connection = True
+        self.close_connection = self._unread = True
         if not hasattr(self, "request_version") or not self.request_version:
             self.request_version = "HTTP/1.0"
         self._send_error_json(code, message or _reason(code))
 
 
-def _read_chunked(rfile: IO[bytes] | io.BufferedIOBase) -> bytes:
-    """Read a ``Transfer-Encoding: chunked`` request body (extensions and trailers ignored)."""
-    parts: list[bytes] = []
-    total = 0
+def _read_chunked(rfile: io.BufferedReader, reader: _Reader, limit: int) -> tuple[io.BytesIO, int]:
+    """Read a ``Transfer-Encoding: chunked`` request body (extensions and trailers ignored).
+
+    The body is cut off (413) as soon as the announced chunk sizes pass ``limit``, before that
+    chunk is read; every announced chunk extends the body deadline at the minimum rate.
+    """
+    body = io.BytesIO()
     for _ in range(MAX_CHUNKS):
         line = rfile.readline(MAX_CHUNK_LINE + 1)
         if not line:
@@ -650,15 +1060,18 @@ def _read_chunked(rfile: IO[bytes] | io.BufferedIOBase) -> bytes:
                 if not trailer:
                     raise _ClientGone("chunked body cut short")
                 if trailer in (b"\r\n", b"\n"):
-                    return b"".join(parts)
+                    data = body.getvalue()  # trims the buffer in place and shares it: no copy
+                    del body
+                    return io.BytesIO(data), len(data)
             raise _BadRequest(400, "Too many trailer fields")
-        total += size
-        if total > MAX_REQUEST_BODY:
-            raise _BadRequest(413, "Request body too large")
+        if body.tell() + size > limit:
+            raise _BadRequest(413, f"Request body too large: over the limit of {limit} bytes.")
+        reader.extend_body(size)
         data = rfile.read(size)
         if len(data) < size:
             raise _ClientGone("chunked body cut short")
-        parts.append(data)
+        body.write(data)
+        del data
         if rfile.readline(3) not in (b"\r\n", b"\n"):
             raise _BadRequest(400, "Missing chunk terminator")
     raise _BadRequest(400, "Too many chunks")

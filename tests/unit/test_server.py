@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import threading
 import time
+import tracemalloc
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -45,12 +48,12 @@ MESSAGES: Any = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[WSGIApp], ServerThread]]:
-    """Start a ServerThread for an app; all are stopped at teardown."""
+def serve() -> Iterator[Callable[..., ServerThread]]:
+    """Start a ServerThread for an app (keyword arguments: its limits); all are stopped at teardown."""
     servers: list[ServerThread] = []
 
-    def start(app: WSGIApp) -> ServerThread:
-        server = ServerThread(app)
+    def start(app: WSGIApp, **limits: Any) -> ServerThread:
+        server = ServerThread(app, **limits)
         server.start()
         servers.append(server)
         return server
@@ -764,3 +767,512 @@ def test_concurrent_sdk_calls_share_a_client(serve: Callable[[WSGIApp], ServerTh
     assert not errors, errors
     assert ids == ["chatcmpl-1"] * 40
     assert len(set(app.peer_ports)) <= 4, "the pool should keep at most one connection per thread"
+
+
+# -- limits: request bodies -----------------------------------------------------------------------
+#
+# These use small limits and deadlines through ServerThread's keyword arguments, so each runs in
+# well under a second. Raw sockets where the input is malformed or the client misbehaves.
+
+Serve = Callable[..., ServerThread]
+
+
+class CountingApp(PeerRecorder):
+    """PeerRecorder that reads the body and counts its calls (a refused request never reaches it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.calls += 1
+        environ["wsgi.input"].read()
+        return super().__call__(environ, start_response)
+
+
+def read_response_and_close(sock: socket.socket) -> tuple[bytes, dict[str, str], dict[str, Any]]:
+    """One JSON reply followed by the server closing: (status line, headers, parsed body)."""
+    status, headers, body = read_one_response(sock)
+    assert sock.recv(65536) == b"", "the server should close the connection after this reply"
+    return status, headers, json.loads(body)
+
+
+def assert_envelope(body: dict[str, Any], type_: str = "invalid_request_error") -> str:
+    error = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["type"] == type_
+    return str(error["message"])
+
+
+def threads_since(before: set[threading.Thread]) -> list[threading.Thread]:
+    """Live threads that were not in ``before`` (a ``set(threading.enumerate())`` snapshot)."""
+    return [thread for thread in threading.enumerate() if thread not in before]
+
+
+def connection_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    return [thread for thread in threads_since(before) if thread.name.startswith("openai-fake-conn:")]
+
+
+def wait_for_baseline(before: set[threading.Thread], timeout: float = 2.0) -> list[threading.Thread]:
+    """Wait (bounded) until every thread started since ``before`` has ended; return those still alive."""
+    deadline = time.monotonic() + timeout
+    while (extra := threads_since(before)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return extra
+
+
+def test_limits_are_constructor_arguments() -> None:
+    server = ServerThread(PeerRecorder(), max_request_body=10, max_connections=3, head_timeout=0.5)
+
+    assert server.limits.max_request_body == 10
+    assert server.limits.max_connections == 3
+    assert server.limits.head_timeout == 0.5
+    defaults = ServerThread(PeerRecorder()).limits
+    assert (defaults.max_request_body, defaults.max_connections) == (512 * 1024 * 1024, 256)
+    assert (defaults.idle_timeout, defaults.head_timeout, defaults.body_timeout, defaults.send_timeout) == (
+        120.0,
+        30.0,
+        30.0,
+        30.0,
+    )
+    assert defaults.min_transfer_rate == 1024 * 1024
+    assert defaults.linger_timeout == 2.0
+    with pytest.raises(ValueError, match="max_connections"):
+        ServerThread(PeerRecorder(), max_connections=0)
+    with pytest.raises(ValueError, match="head_timeout"):
+        ServerThread(PeerRecorder(), head_timeout=float("inf"))
+    with pytest.raises(TypeError, match="max_request_body"):
+        ServerThread(PeerRecorder(), max_request_body=1.5)
+
+
+def test_oversized_content_length_is_refused_before_the_body_is_read(serve: Serve) -> None:
+    app = CountingApp()
+    server = serve(app, max_request_body=1024)
+    head = b"POST /v1/files HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n"
+
+    with raw_request(server.port, head) as sock:  # no body byte is ever sent
+        status, headers, body = read_response_and_close(sock)
+
+    assert status.startswith(b"HTTP/1.1 413")
+    assert headers["connection"] == "close"
+    message = assert_envelope(body)
+    assert message == "Request body too large: 1025 bytes is over the limit of 1024 bytes."
+    assert app.calls == 0
+
+
+def test_body_at_the_limit_is_served(serve: Serve, http: httpx2.Client) -> None:
+    server = serve(body_digest_app, max_request_body=1024)
+
+    assert http.post(server.url + "/", content=b"x" * 1024).json()["length"] == 1024
+    assert http.post(server.url + "/", content=iter([b"x" * 1000, b"y" * 24])).json()["length"] == 1024
+
+
+def test_a_client_still_uploading_receives_the_413(serve: Serve) -> None:
+    """The server drains the upload instead of closing on it (which would send RST): no broken pipe."""
+    server = serve(CountingApp(), max_request_body=1024)
+    size = 16 * 1024 * 1024
+
+    with raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size) as sock:
+        sock.sendall(b"x" * size)  # BrokenPipeError/ConnectionResetError if the server reset us
+        status, _, body = read_response_and_close(sock)
+
+    assert status.startswith(b"HTTP/1.1 413")
+    assert_envelope(body)
+
+
+def test_sdk_upload_over_the_limit_gets_the_413_envelope(serve: Serve) -> None:
+    server = serve(CountingApp(), max_request_body=64 * 1024)
+    client = sdk_client(server)
+
+    with pytest.raises(openai.APIStatusError) as excinfo:
+        client.files.create(file=("big.jsonl", b"x" * (4 * 1024 * 1024)), purpose="batch")
+
+    assert excinfo.value.status_code == 413
+    body = excinfo.value.body
+    assert isinstance(body, dict)
+    assert body["type"] == "invalid_request_error"
+    assert (body["param"], body["code"]) == (None, None)
+    assert re.fullmatch(r"Request body too large: \d+ bytes is over the limit of 65536 bytes\.", body["message"])
+
+
+async def test_async_sdk_upload_over_the_limit_gets_the_413(serve: Serve) -> None:
+    server = serve(CountingApp(), max_request_body=64 * 1024)
+    client = openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="sk-test", max_retries=0, timeout=TIMEOUT)
+
+    async with client:
+        with pytest.raises(openai.APIStatusError) as excinfo:
+            await client.files.create(file=("big.jsonl", b"x" * (4 * 1024 * 1024)), purpose="batch")
+
+    assert excinfo.value.status_code == 413
+    assert "over the limit of 65536 bytes" in excinfo.value.message
+
+
+def test_chunked_body_is_cut_off_at_the_limit(serve: Serve) -> None:
+    """The chunk that would pass the limit is refused when announced, before its data is read."""
+    app = CountingApp()
+    server = serve(app, max_request_body=1000)
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    with raw_request(server.port, head + b"258\r\n" + b"a" * 600 + b"\r\n" + b"258\r\n") as sock:
+        status, _, body = read_response_and_close(sock)
+
+    assert status.startswith(b"HTTP/1.1 413")
+    assert assert_envelope(body) == "Request body too large: over the limit of 1000 bytes."
+    assert app.calls == 0
+
+
+def test_a_chunked_body_is_held_once(serve: Serve) -> None:
+    """Memory: the body is collected in one buffer, not in parts joined into a second copy."""
+    size = 8 * 1024 * 1024
+    server = serve(CountingApp(), max_request_body=size)
+    chunk = b"z" * (256 * 1024)
+    request = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    request += (b"%x\r\n%b\r\n" % (len(chunk), chunk)) * (size // len(chunk)) + b"0\r\n\r\n"
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        with raw_request(server.port, request) as sock:
+            status, _, _ = read_one_response(sock)
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+
+    assert status.startswith(b"HTTP/1.1 200")
+    assert peak < 1.5 * size, f"serving a {size}-byte body peaked at {peak} bytes"
+
+
+def test_server_keeps_no_reference_to_the_request_body(serve: Serve) -> None:
+    refs: list[weakref.ref[Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        refs.append(weakref.ref(environ["wsgi.input"]))
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server = serve(app)
+    with raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello") as sock:
+        read_one_response(sock)
+        deadline = time.monotonic() + 1.0  # the handler thread unwinds right after the reply
+        while refs[0]() is not None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert refs[0]() is None, "the connection (still open) holds the previous request's body"
+
+
+# -- RFC 9112 framing ---------------------------------------------------------------------------
+
+
+def test_expect_100_continue_over_the_limit_gets_413_without_100(serve: Serve) -> None:
+    server = serve(CountingApp(), max_request_body=1024)
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2048\r\n\r\n"
+
+    with raw_request(server.port, head) as sock:
+        data = read_until_closed(sock)
+
+    assert data.startswith(b"HTTP/1.1 413"), data[:40]
+    assert b"100 Continue" not in data
+
+
+def test_expect_100_continue_within_the_limit(serve: Serve) -> None:
+    server = serve(body_digest_app, max_request_body=1024)
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+
+    with raw_request(server.port, head) as sock:
+        interim = b""
+        for _ in range(100):
+            if interim.endswith(b"\r\n\r\n"):
+                break
+            interim += sock.recv(1)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        status, _, body = read_one_response(sock)
+
+    assert status.startswith(b"HTTP/1.1 200")
+    assert json.loads(body)["length"] == 5
+
+
+def test_content_length_and_transfer_encoding_together_are_refused_and_closed(serve: Serve) -> None:
+    app = CountingApp()
+    server = serve(app)
+    request = (
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n"
+        b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+
+    with raw_request(server.port, request) as sock:
+        status, headers, body = read_response_and_close(sock)
+
+    assert status.startswith(b"HTTP/1.1 400")
+    assert headers["connection"] == "close"
+    assert "both Content-Length and Transfer-Encoding" in assert_envelope(body)
+    assert app.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("transfer_encoding", "status"),
+    [
+        (b"gzip, chunked", b"501"),
+        (b"deflate,chunked", b"501"),
+        (b"gzip", b"400"),
+        (b"chunked, gzip", b"400"),
+        (b"chunked, chunked", b"400"),
+        (b"identity", b"400"),
+    ],
+)
+def test_transfer_codings_other_than_chunked_are_refused(serve: Serve, transfer_encoding: bytes, status: bytes) -> None:
+    app = CountingApp()
+    server = serve(app)
+    request = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: %b\r\n\r\n5\r\nhello\r\n0\r\n\r\n" % transfer_encoding
+
+    with raw_request(server.port, request) as sock:
+        status_line, _, body = read_response_and_close(sock)
+
+    assert status_line.split(b" ")[1] == status
+    assert transfer_encoding.decode() in assert_envelope(body)
+    assert app.calls == 0
+
+
+def test_transfer_encoding_in_http10_is_refused(serve: Serve) -> None:
+    server = serve(CountingApp())
+    request = b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+
+    with raw_request(server.port, request) as sock:
+        status, _, body = read_response_and_close(sock)
+
+    assert status.split(b" ")[1] == b"400"
+    assert "HTTP/1.0" in assert_envelope(body)
+
+
+# -- deadlines ------------------------------------------------------------------------------------
+
+
+def trickle(sock: socket.socket, data: bytes, interval: float, limit: float) -> bytes:
+    """Send ``data`` one byte per ``interval`` until the server answers (or ``limit`` s pass)."""
+    sock.settimeout(interval)
+    deadline = time.monotonic() + limit
+    for byte in data:
+        if time.monotonic() > deadline:
+            break
+        try:
+            sock.sendall(bytes([byte]))
+            reply = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except (BrokenPipeError, ConnectionResetError):
+            return b""
+        sock.settimeout(TIMEOUT)
+        return reply + read_until_closed(sock)
+    return b""
+
+
+def test_trickled_request_head_gets_408_and_its_thread_ends(serve: Serve) -> None:
+    server = serve(CountingApp(), head_timeout=0.3)
+    baseline = set(threading.enumerate())
+    head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: 1\r\n" * 100 + b"\r\n"
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        started = time.monotonic()
+        data = trickle(sock, head, interval=0.05, limit=1.5)
+        elapsed = time.monotonic() - started
+
+    assert data.startswith(b"HTTP/1.1 408"), data[:40]
+    assert assert_envelope(json.loads(data.partition(b"\r\n\r\n")[2]), "timeout").startswith("Request timed out")
+    assert 0.25 < elapsed < 1.0
+    assert wait_for_baseline(baseline) == []
+
+
+def test_trickled_body_gets_408_and_its_thread_ends(serve: Serve) -> None:
+    app = CountingApp()
+    server = serve(app, body_timeout=0.3, min_transfer_rate=1e9)
+    baseline = set(threading.enumerate())
+
+    with raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n") as sock:
+        data = trickle(sock, b"x" * 1000, interval=0.05, limit=1.5)
+
+    assert data.startswith(b"HTTP/1.1 408"), data[:40]
+    assert assert_envelope(json.loads(data.partition(b"\r\n\r\n")[2]), "timeout")
+    assert app.calls == 0
+    assert wait_for_baseline(baseline) == []
+
+
+def test_trickled_chunked_body_gets_408(serve: Serve) -> None:
+    """Many tiny chunks earn almost no extra time: the deadline grows with the announced size only."""
+    server = serve(CountingApp(), body_timeout=0.3)
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    with raw_request(server.port, head) as sock:
+        data = trickle(sock, b"1\r\nx\r\n" * 100, interval=0.02, limit=1.5)
+
+    assert data.startswith(b"HTTP/1.1 408"), data[:40]
+
+
+def test_body_deadline_grows_with_the_declared_size(serve: Serve) -> None:
+    """A body slower than body_timeout but faster than min_transfer_rate is served."""
+    server = serve(body_digest_app, body_timeout=0.1, min_transfer_rate=2000)
+
+    with raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n") as sock:
+        for _ in range(4):  # 0.3 s > body_timeout, well inside 0.1 s + 1000 B / 2000 B/s
+            sock.sendall(b"x" * 250)
+            time.sleep(0.075)
+        status, _, body = read_one_response(sock)
+
+    assert status.startswith(b"HTTP/1.1 200")
+    assert json.loads(body)["length"] == 1000
+
+
+def test_idle_keep_alive_connection_is_closed_silently(serve: Serve) -> None:
+    server = serve(PeerRecorder(), idle_timeout=0.3)
+
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        read_one_response(sock)
+        started = time.monotonic()
+        assert sock.recv(65536) == b"", "no 408 on a connection with no request in progress"
+        elapsed = time.monotonic() - started
+
+    assert 0.2 < elapsed < 1.0
+
+
+def test_a_new_connection_must_start_its_request_within_head_timeout(serve: Serve) -> None:
+    server = serve(PeerRecorder(), head_timeout=0.2)
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        started = time.monotonic()
+        assert sock.recv(65536) == b""
+        assert time.monotonic() - started < 1.0
+
+
+def test_slow_reader_of_a_stream_is_cut_after_send_timeout(serve: Serve) -> None:
+    body_closed = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        try:
+            for _ in range(10_000):  # 640 MB: far more than the socket buffers hold
+                yield b"data: " + b"x" * 65536 + b"\n\n"
+        finally:
+            body_closed.set()
+
+    server = serve(app, send_timeout=0.3, min_transfer_rate=1e9)
+    baseline = set(threading.enumerate())
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")
+        # ... and reads no more.
+        assert body_closed.wait(2.0), "the server should give up on a client that stopped reading"
+
+    assert wait_for_baseline(baseline) == []
+
+
+def test_a_lingering_close_does_not_delay_stop() -> None:
+    baseline = set(threading.enumerate())
+    server = ServerThread(CountingApp(), max_request_body=10, linger_timeout=5.0)
+    server.start()
+    sock = raw_request(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+    with sock:
+        status, _, _ = read_one_response(sock)  # the server now lingers, waiting for our body or EOF
+        assert status.startswith(b"HTTP/1.1 413")
+        started = time.perf_counter()
+        server.stop()
+        assert time.perf_counter() - started < 0.5
+        assert threads_since(baseline) == [], "stop() joins the lingering connection's thread"
+
+
+# -- the connection cap ---------------------------------------------------------------------------
+
+
+def test_connections_beyond_the_cap_wait_for_a_slot(serve: Serve) -> None:
+    app = PeerRecorder()
+    server = serve(app, max_connections=2)
+    baseline = set(threading.enumerate())
+    busy = [raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n") for _ in range(2)]  # heads unfinished
+    waiting = raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        waiting.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            waiting.recv(1)  # accepted by the kernel, not served yet
+        assert len(connection_threads(baseline)) == 2
+        assert len(threads_since(baseline)) == 2
+
+        busy[0].sendall(b"Connection: close\r\n\r\n")
+        busy[0].settimeout(TIMEOUT)
+        assert read_until_closed(busy[0]).startswith(b"HTTP/1.1 200")
+        waiting.settimeout(TIMEOUT)
+        _, _, body = read_one_response(waiting)  # served once a slot freed
+        assert body == COMPLETION_BYTES
+    finally:
+        for sock in [*busy, waiting]:
+            sock.close()
+    assert wait_for_baseline(baseline) == []
+
+
+def test_an_idle_keep_alive_connection_makes_room(serve: Serve) -> None:
+    server = serve(PeerRecorder(), max_connections=2)
+    idle = []
+    for _ in range(2):
+        sock = raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_one_response(sock)
+        idle.append(sock)
+    try:
+        with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as third:
+            started = time.monotonic()
+            _, _, body = read_one_response(third)
+            assert time.monotonic() - started < 1.0
+        assert body == COMPLETION_BYTES
+        assert idle[0].recv(65536) == b"", "the longest-idle connection is the one closed"
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_sdk_clients_beyond_the_cap_are_served(serve: Serve) -> None:
+    """Idle pooled connections closed to make room are reconnected by the SDK, even with max_retries=0."""
+    app = PeerRecorder()
+    server = serve(app, max_connections=1)
+    clients = [sdk_client(server) for _ in range(3)]
+
+    for _ in range(3):
+        for client in clients:
+            assert client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id == "chatcmpl-1"
+
+    assert len(app.peer_ports) == 9
+
+
+def test_concurrent_sdk_calls_over_the_cap(serve: Serve) -> None:
+    release = threading.Event()
+    app = PeerRecorder()
+
+    def slow_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        release.wait(TIMEOUT)
+        return app(environ, start_response)
+
+    server = serve(slow_app, max_connections=3)
+    baseline = set(threading.enumerate())
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with sdk_client(server) as client:  # closing it closes its keep-alive connection
+                ids.append(client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=worker, daemon=True) for _ in range(10)]
+    for thread in workers:
+        thread.start()
+    deadline = time.monotonic() + TIMEOUT
+    while len(connection_threads(baseline)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert len(connection_threads(baseline)) == 3, "no more than max_connections are served at once"
+    release.set()
+    for thread in workers:
+        thread.join(TIMEOUT)
+
+    assert not errors, errors
+    assert ids == ["chatcmpl-1"] * 10
+    assert not any(thread.is_alive() for thread in workers)
+    assert wait_for_baseline(baseline) == []
