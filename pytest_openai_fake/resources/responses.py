@@ -305,8 +305,13 @@ _NOT_YET: dict[str, Any] = {"output": [], "usage": None, "completed_at": None, "
 def _validate(ctx: Ctx, body: dict[str, Any], params_type: type) -> None:
     """The params check, but an ``input`` list is left to the item checks (``_input_items``),
     which give the specific 400s (``input[0].type``, ``input[0].call_id``, ...)."""
-    value = body.get("input")
-    ctx.validate({**body, "input": []} if isinstance(value, list) else body, params_type)
+    if not isinstance(body.get("input"), list):
+        ctx.validate(body, params_type)
+        return
+    checked = {**body, "input": []}
+    ctx.validate(checked, params_type)
+    for key in body.keys() - checked.keys():  # optional keys sent as null: not given
+        del body[key]
 
 
 def _model(ctx: Ctx, body: dict[str, Any]) -> str:
