@@ -254,7 +254,9 @@ def _candidate(
 ) -> _Candidate:
     """One candidate: ``text`` or text from its hash, cut at the first stop sequence and at ``limit`` tokens."""
     if text is None:
-        text = CONTINUATION + generate_text(seed)
+        # At least 20 words: more than the default max_tokens (16), which a real instruct model
+        # nearly always runs into.
+        text = CONTINUATION + generate_text(seed, min_words=20, max_words=48)
     cut = min((pos for pos in (text.find(s) for s in stops) if pos >= 0), default=-1)
     if cut >= 0:
         text = text[:cut]

@@ -223,7 +223,8 @@ def test_stream_helper_with_function_call(client):
 
 
 def test_stream_incomplete(client):
-    events = list(create(client, input="Long story", stream=True, max_output_tokens=16))
+    assert create(client, input="Tell me a long story.", max_output_tokens=16).status == "incomplete"
+    events = list(create(client, input="Tell me a long story.", stream=True, max_output_tokens=16))
     assert events[-1].type == "response.incomplete"
 
 
