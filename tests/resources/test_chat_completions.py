@@ -188,7 +188,7 @@ def test_stream_chunks_break_where_the_tokenizer_does(openai_server: FakeOpenAI,
               if c.choices and c.choices[0].delta.content]
     assert "".join(deltas) == DSPY_REPLY
     assert deltas[-5:] == ["[[", " ##", " completed", " ##", " ]]"]
-    assert _marker_chunks(deltas) == 5 <= 10  # within DSPy's 10-chunk buffer
+    assert _marker_chunks(deltas) == 5  # well within DSPy's 10-chunk buffer (cut a character at a time: 11)
     assert ".\n\n" in deltas and " Paris" not in deltas and "Paris" in deltas
 
 
