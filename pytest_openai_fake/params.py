@@ -9,6 +9,13 @@ request body against such a TypedDict and raises the real API's 400s:
 - a wrong JSON type -> ``Invalid type for 'n': expected an integer, but got a string instead.``
 - a value outside a ``Literal`` -> ``Invalid value: 'robot'. Supported values are: ...``
 
+``null`` for an optional key means "not given", as the real API reads it (LiteLLM sends
+``"encoding_format": null`` on every embeddings call, llama-index ``"user": null`` on every
+Responses call): ``validate`` removes such keys from the body, at the top and inside nested
+objects, so handlers see exactly what they see when the key is left out. A required key sent as
+``null`` is still checked against its type (``Invalid type for 'model': expected a string, but
+got null instead.``).
+
 Unions of TypedDicts (message params, content parts) are matched on their ``Literal`` key
 (``role``, ``type``). Keys unknown inside nested objects are let through, as the real API
 mostly does.
@@ -45,11 +52,14 @@ OMITTABLE = frozenset(
 
 
 @functools.lru_cache(maxsize=None)
-def _fields(td: type) -> tuple[dict[str, Any], frozenset[str]]:
-    """Wire name -> type, and the wire names that are required."""
+def _fields(td: type) -> tuple[dict[str, Any], frozenset[str], frozenset[str]]:
+    """Wire name -> type, the wire names that are required, and those the SDK marks optional
+    (where ``null`` means "not given"; ``OMITTABLE`` keys are ``Required[Optional[...]]``: their
+    ``null`` is a value)."""
     hints = typing_extensions.get_type_hints(td, include_extras=True)
     fields: dict[str, Any] = {}
     required: set[str] = set()
+    optional: set[str] = set()
     # Totality per key (inheritance-aware) is right in __required_keys__; the Required/NotRequired
     # wrappers are not, with postponed annotations, so those are read from the hints.
     by_totality = getattr(td, "__required_keys__", frozenset())
@@ -63,9 +73,11 @@ def _fields(td: type) -> tuple[dict[str, Any], frozenset[str]]:
         fields[wire] = base
         # With postponed annotations __required_keys__ is unreliable; read the wrappers instead.
         marks = _marks(tp)
-        if (_REQUIRED & marks or (name in by_totality and not _NOT_REQUIRED & marks)) and (td.__name__, wire) not in OMITTABLE:
+        if not (_REQUIRED & marks or (name in by_totality and not _NOT_REQUIRED & marks)):
+            optional.add(wire)
+        elif (td.__name__, wire) not in OMITTABLE:
             required.add(wire)
-    return fields, frozenset(required)
+    return fields, frozenset(required), frozenset(optional)
 
 
 def _marks(tp: Any) -> set[Any]:
@@ -119,8 +131,9 @@ _WRAPPERS = {
 
 
 def validate(body: dict[str, Any], params: type, *, allow_unknown: bool = False) -> None:
-    """Raise an ``errors.OpenAIError`` (400) if ``body`` does not fit the TypedDict ``params``."""
-    fields, required = _fields(params)
+    """Raise an ``errors.OpenAIError`` (400) if ``body`` does not fit the TypedDict ``params``;
+    else remove the optional keys sent as ``null`` from it (and from the objects inside it)."""
+    fields, required, optional = _fields(params)
     if not allow_unknown:
         for key in body:
             if key not in fields:
@@ -128,9 +141,14 @@ def validate(body: dict[str, Any], params: type, *, allow_unknown: bool = False)
     for key in sorted(required):
         if key not in body:
             raise errors.missing_required(key)
+    nulls = []
     for key, value in body.items():
-        if key in fields:
+        if value is None and key in optional:
+            nulls.append(key)
+        elif key in fields:
             _check(value, fields[key], key)
+    for key in nulls:
+        del body[key]
 
 
 def _check(value: Any, tp: Any, path: str) -> None:
@@ -197,15 +215,20 @@ def _problem(value: Any, tp: Any, path: str) -> errors.OpenAIError | None:
     if kind == "object":
         if not isinstance(value, dict):
             return errors.invalid_type(path, "an object", value)
-        fields, required = _fields(payload)
+        fields, required, optional = _fields(payload)
         for key in sorted(required):
             if key not in value:
                 return errors.missing_required(f"{path}.{key}")
+        nulls = []
         for key, item in value.items():
-            if key in fields:
+            if item is None and key in optional:
+                nulls.append(key)
+            elif key in fields:
                 problem = _problem(item, fields[key], f"{path}.{key}")
                 if problem is not None:
                     return problem
+        for key in nulls:  # only once the object fits: a union may try it against another member
+            del value[key]
         return None
     if kind == "array":
         if not isinstance(value, list):
@@ -274,7 +297,7 @@ def _discriminators(dicts: tuple[type, ...]) -> tuple[tuple[str, tuple[tuple[typ
     """For a union of TypedDicts: each shared Literal key, with each member's allowed values."""
     candidates: set[str] | None = None
     for td in dicts:
-        fields, _ = _fields(td)
+        fields = _fields(td)[0]
         keys = {k for k, t in fields.items() if typing_extensions.get_origin(_strip(t)[0]) in (Literal, typing_extensions.Literal)}
         candidates = keys if candidates is None else candidates & keys
     return tuple(

@@ -3,7 +3,7 @@
 - ``Clock``: a fixed fake clock the test can advance; handlers never call ``time.time()``.
 - ``IdSequence``: OpenAI-style prefixed ids from per-test counters; never ``uuid4()``.
 - ``digest`` / ``generate_text``: text and numbers derived from a hash of the request.
-- ``tokenize`` / ``count_tokens``: a small, documented approximation of a BPE tokenizer.
+- ``tokenize`` / ``count_tokens``: text cut where o200k's pre-tokenizer cuts it (one piece, one token).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from typing import Any
 
 __all__ = [
@@ -142,16 +143,93 @@ def _sentence(words: list[str]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-# A token is an optional leading space plus a run of at most four letters or digits, or a single
-# other character. That is close to what OpenAI's BPE does for English text (about 4 characters a
-# token) and it is exact about what matters here: the pieces concatenate back to the text.
-_TOKEN = re.compile(r" ?[^\W_]{1,4}| ?[^\w\s]|\s+(?!\S)|\s+|_", re.UNICODE)
+# -- tokens: o200k's pre-tokenizer --------------------------------------------------------------
+#
+# Text is cut where the real API's tokenizer (o200k_base, GPT-4o and later) cuts it before BPE,
+# by its public split pattern (tiktoken's ``tiktoken_ext/openai_public.py``), alternatives in order:
+#
+#   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+#   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?
+#   \p{N}{1,3}
+#    ?[^\s\p{L}\p{N}]+[\r\n/]*
+#   \s*[\r\n]+
+#   \s+(?!\S)
+#   \s+
+#
+# Each piece is one fake token: a word with its leading space or punctuation (`` completed``), a
+# run of punctuation with a leading space (`` ##``, ``.\n\n``), digits in groups of at most
+# three, newlines together. (BPE cuts rare long words further, so counts run a little low for
+# them; streamed deltas break where the real API's do.)
+#
+# Python's ``re`` has no ``\p{...}``, and classes of every letter are slow to compile. So each
+# character is first mapped to the code of its class (``str.translate``; a character's class is
+# looked up in ``unicodedata`` once and remembered), and an ASCII pattern equivalent to the one
+# above runs over the codes: a match's span there is the token's span in the text.
+#
+# Codes: ASCII letters stand for themselves (the contractions need them), and so do the
+# characters the pattern names (``'``, ``/``, space, ``\r``, ``\n``); any other Lu or Lt is
+# ``U``, Ll ``u`` (``s``/``t``/... if it case-folds to one), Lm or Lo ``\x01`` (in both letter
+# sets), a mark ``\x02``, a number ``0``, other White_Space ``\t``, anything else ``!``.
+
+_LETTERS, _NUMBER, _OTHER_SPACE, _ELSE = "A-Za-z\x01", "0", "\t", "!"
+_SPACE = " \t\r\n"
+_AFTER = "(?:'[sStTmMdD]|'[rRvV][eE]|'[lL][lL])?"  # (?i:'s|'t|'re|'ve|'m|'ll|'d)?
+_PREFIX = f"[^\\r\\n{_LETTERS}{_NUMBER}]?"
+_UPPER, _LOWER = "A-Z\x01\x02", "a-z\x01\x02"
+_PIECE = re.compile(
+    "|".join(
+        (
+            f"{_PREFIX}[{_UPPER}]*[{_LOWER}]+{_AFTER}",
+            f"{_PREFIX}[{_UPPER}]+[{_LOWER}]*{_AFTER}",
+            f"{_NUMBER}{{1,3}}",
+            f" ?[^{_SPACE}{_LETTERS}{_NUMBER}]+[\\r\\n/]*",
+            f"[{_SPACE}]*[\\r\\n]+",
+            f"[{_SPACE}]+(?![^{_SPACE}])",
+            f"[{_SPACE}]+",
+        )
+    )
+)
+#: Unicode White_Space besides space, \r and \n (what ``\s`` means to tiktoken's regex engine).
+_WHITE_SPACE = frozenset("\t\x0b\x0c\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(map(chr, range(0x2000, 0x200B)))
+_CONTRACTION_LETTERS = frozenset("stremvld")
+
+
+class _Codes(dict):  # type: ignore[type-arg]
+    """Code point -> its class code (see above), for ``str.translate``; filled as characters come."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        if char in "'/ \r\n" or ("a" <= char.lower() <= "z" and char.isascii()):
+            found = char
+        elif char in _WHITE_SPACE:
+            found = _OTHER_SPACE
+        else:
+            category = unicodedata.category(char)
+            if category in ("Lu", "Lt"):
+                found = "U"
+            elif category == "Ll":
+                folded = char.casefold()
+                found = folded if folded in _CONTRACTION_LETTERS else "u"
+            elif category in ("Lm", "Lo"):
+                found = "\x01"
+            elif category[0] == "M":
+                found = "\x02"
+            elif category[0] == "N":
+                found = _NUMBER
+            else:
+                found = _ELSE
+        self[code] = found
+        return found
+
+
+_CODES = _Codes()
 
 
 def tokenize(text: str) -> list[str]:
-    """Split text into fake tokens that concatenate back to exactly the text."""
-    return _TOKEN.findall(text)
+    """Split text where o200k's pre-tokenizer splits it; the tokens concatenate back to exactly
+    the text."""
+    return [text[m.start() : m.end()] for m in _PIECE.finditer(text.translate(_CODES))]
 
 
 def count_tokens(text: str) -> int:
-    return len(_TOKEN.findall(text))
+    return len(_PIECE.findall(text.translate(_CODES)))

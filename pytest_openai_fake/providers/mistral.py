@@ -18,7 +18,9 @@ What differs from OpenAI, and is emulated:
   other Mistral-only fields are accepted and ignored. Roles are system/user/assistant/tool.
   Mistral's 400s for tool-call ids that are not 9 letters/digits, for a ``user`` message right
   after a ``tool`` message, and for a conversation ending with an assistant message (unless it
-  has ``prefix: true``).
+  has ``prefix: true``). ``null`` is "not given" for the fields the SDK types ``Nullable``;
+  for the others (``stream``, ``response_format``, ``parallel_tool_calls``, ``output_dtype``,
+  ...) it is pydantic's 422, as FIM's ``stream`` is.
 - **Chat responses**: a 32-hex ``id``, no ``system_fingerprint``/``service_tier``/``refusal``,
   ``tool_calls: null`` on text replies, tool calls with 9-character ids and an ``index``,
   usage with ``prompt_tokens_details.cached_tokens``, logprobs entries with a ``token_id``.
@@ -245,6 +247,10 @@ _CHAT_FIELDS: dict[str, _Spec] = {
     "safe_prompt": ("boolean", None, None),
 }
 CHAT_PARAMS = frozenset(_CHAT_FIELDS)
+#: The chat fields that refuse ``null``: the required ones and those the mistralai SDK types
+#: ``Optional`` but not ``Nullable`` (pydantic's type error, as FIM's ``stream``); ``null`` for
+#: any other field is "not given". ``tool_choice`` (a union, whose 422 is not known) takes null.
+_CHAT_NOT_NULL = frozenset({"model", "messages", "stream", "response_format", "prediction", "parallel_tool_calls", "safe_prompt"})
 #: Accepted, then dropped before the shared handler (which has no use for them).
 _MISTRAL_ONLY = (
     "safe_prompt", "prompt_mode", "min_tokens", "repetition_penalty", "top_k", "prompt_logprobs",
@@ -258,10 +264,13 @@ _EMBEDDING_FIELDS: dict[str, _Spec] = {
     "input": _ANY,
     "metadata": ("object", None, None),
     "output_dimension": ("integer", None, None),
-    "output_dtype": ("string", None, None),
+    "output_dtype": _ANY,  # a Literal: pydantic's literal_error for any other value, null too
     "encoding_format": _ANY,
 }
 EMBEDDING_PARAMS = frozenset(_EMBEDDING_FIELDS)
+#: As ``_CHAT_NOT_NULL``, for embeddings (``encoding_format`` is the shared handler's: null is
+#: "not given" there).
+_EMBEDDING_NOT_NULL = frozenset({"model", "input", "output_dtype"})
 #: The fields of the mistralai SDK's ``FIMCompletionRequest``, in its order, with the ranges of
 #: ``resources/fim.py`` (whose ``FIM_PARAMS`` say which may be null).
 _FIM_FIELDS: dict[str, _Spec] = {
@@ -337,7 +346,7 @@ def _check(ctx: Ctx) -> None:
 
 def _check_chat(ctx: Ctx, body: dict[str, Any]) -> None:
     required = {"model", "messages"}
-    _validate(body, _CHAT_FIELDS, required, required, {"messages": _messages_details, "stop": _strings("stop")})
+    _validate(body, _CHAT_FIELDS, required, _CHAT_NOT_NULL, {"messages": _messages_details, "stop": _strings("stop")})
     seed = body.pop("random_seed", None)
     if seed is not None:
         body["seed"] = seed
@@ -396,7 +405,7 @@ def _content_part(part: Any) -> Any:
 
 def _check_embeddings(ctx: Ctx, body: dict[str, Any]) -> None:
     required = {"model", "input"}
-    _validate(body, _EMBEDDING_FIELDS, required, required, {"input": _strings("input"), "output_dtype": _dtype_details})
+    _validate(body, _EMBEDDING_FIELDS, required, _EMBEDDING_NOT_NULL, {"input": _strings("input"), "output_dtype": _dtype_details})
     model, dtype, dimension = body.get("model"), body.get("output_dtype"), body.get("output_dimension")
     if model in ctx.state.models and ctx.state.models.get(model).dimensions is None:
         raise _invalid_model(model)

@@ -17,10 +17,11 @@ A chat completion created with ``store: true`` is kept (``remember``, called by
   parts; audio and file parts are not kept) and ``content`` is its text parts joined by
   newlines (null when there are none).
 
-  By design, every stored message says ``role: "assistant"``: the real API answers the role
-  that was sent (``"user"``, ``"system"``, ...), but the SDK types ``ChatCompletionStoreMessage``
-  as an assistant message (``role: Literal["assistant"]``), so strict clients reject any
-  other role. The request's own roles are in ``StoredChatCompletion.request``.
+  Each message keeps the role it was sent with (``"system"``, ``"developer"``, ``"user"``,
+  ``"tool"``, ...), as the real API answers. The SDK types ``ChatCompletionStoreMessage`` as an
+  assistant message (``role: Literal["assistant"]``), so a client with
+  ``_strict_response_validation=True`` rejects any other role, from the real API too: read
+  such lists with a non-strict client.
 
 Tests can store a completion without calling the API::
 
@@ -190,7 +191,8 @@ def _store_message(message_id: str, message: Any) -> dict[str, Any]:
         content = None
     stored: dict[str, Any] = {
         "id": message_id,
-        "role": "assistant",  # what the SDK's type allows: see the module docstring
+        # As sent: the real API's wire shape, stricter SDK types notwithstanding (module docstring).
+        "role": message.get("role") if isinstance(message.get("role"), str) else "assistant",
         "content": content,
         "name": message.get("name"),
         "content_parts": parts,

@@ -23,9 +23,10 @@ What the fake does, as the real endpoint does it unless noted:
   ``k`` in base 26 modulo 26**4), so echo and ``prompt_tokens`` stay consistent.
 - Streams: one chunk per token (the echoed prompt as one first chunk), then an empty-text chunk
   per choice, then the usage chunk if ``stream_options.include_usage``, then ``data: [DONE]``.
-  The real API sends ``finish_reason: null`` until a choice's last chunk, but the SDK types
-  ``CompletionChoice.finish_reason`` as non-null, so a strictly validating client would reject
-  that: every chunk carries the choice's final ``finish_reason`` instead.
+  ``finish_reason`` is ``null`` until a choice's last (empty-text) chunk, as the real API sends
+  it. The SDK types ``CompletionChoice.finish_reason`` as non-null, so a client with
+  ``_strict_response_validation=True`` rejects these streams, the real API's too: stream with a
+  non-strict client.
 - A scripted reply (``openai_server.on("completions.create").respond("text")``) is the text of
   every choice, cut by ``stop`` and ``max_tokens`` like generated text (mind the default 16).
 - Chat models (the SDK's ``ChatModel`` ids and their fine-tunes) get the real 404
@@ -38,10 +39,10 @@ What the fake does, as the real endpoint does it unless noted:
   the SDK names (embedding, image, moderation, audio, video and Responses-only models) gets the
   real 403 "You are not allowed to sample from this model". An id the SDK does not name (a model
   the test added) answers.
-- With ``echo`` and ``logprobs`` the real API sends ``null`` as the first prompt token's
-  ``token_logprobs`` and ``top_logprobs`` entries (the first token has no context). The SDK types
-  those lists as ``List[float]`` and ``List[Dict[str, float]]``, so a strictly validating client
-  would reject that reply: the fake sends a number and a dict there, like every other entry.
+- With ``echo`` and ``logprobs`` the first prompt token's ``token_logprobs`` and
+  ``top_logprobs`` entries are ``null`` (the first token has no context), as the real API sends
+  them. The SDK types those lists as ``List[float]`` and ``List[Dict[str, float]]``, so a client
+  with ``_strict_response_validation=True`` rejects such a reply, the real API's too.
 """
 
 from __future__ import annotations
@@ -253,7 +254,9 @@ def _candidate(
 ) -> _Candidate:
     """One candidate: ``text`` or text from its hash, cut at the first stop sequence and at ``limit`` tokens."""
     if text is None:
-        text = CONTINUATION + generate_text(seed)
+        # At least 20 words: more than the default max_tokens (16), which a real instruct model
+        # nearly always runs into.
+        text = CONTINUATION + generate_text(seed, min_words=20, max_words=48)
     cut = min((pos for pos in (text.find(s) for s in stops) if pos >= 0), default=-1)
     if cut >= 0:
         text = text[:cut]
@@ -271,13 +274,14 @@ class _Choice:
     prompt: _Prompt
     candidate: _Candidate
 
-    def pieces(self, echo: bool) -> list[tuple[str, bytes, int, int]]:
-        """(token, seed, position, text offset) of every token the choice's text shows."""
-        out = []
+    def pieces(self, echo: bool) -> list[tuple[str, bytes | None, int, int]]:
+        """(token, seed, position, text offset) of every token the choice's text shows; the seed
+        is None for the first prompt token, which has no logprob (nothing comes before it)."""
+        out: list[tuple[str, bytes | None, int, int]] = []
         offset = 0
         if echo:
             for position, token in enumerate(self.prompt.tokens):
-                out.append((token, self.prompt.basis, position, offset))
+                out.append((token, self.prompt.basis if position else None, position, offset))
                 offset += len(token)
         else:
             offset = len(self.prompt.text)
@@ -287,12 +291,12 @@ class _Choice:
         return out
 
 
-def _logprobs(pieces: list[tuple[str, bytes, int, int]], top: int) -> dict[str, Any]:
-    entries = [token_logprob(token, seed, position, top) for token, seed, position, _ in pieces]
+def _logprobs(pieces: list[tuple[str, bytes | None, int, int]], top: int) -> dict[str, Any]:
+    entries = [None if seed is None else token_logprob(token, seed, position, top) for token, seed, position, _ in pieces]
     return {
-        "tokens": [e["token"] for e in entries],
-        "token_logprobs": [e["logprob"] for e in entries],
-        "top_logprobs": [{alt["token"]: alt["logprob"] for alt in e["top_logprobs"]} for e in entries],
+        "tokens": [token for token, *_ in pieces],
+        "token_logprobs": [e and e["logprob"] for e in entries],
+        "top_logprobs": [e and {alt["token"]: alt["logprob"] for alt in e["top_logprobs"]} for e in entries],
         "text_offset": [offset for *_, offset in pieces],
     }
 
@@ -308,17 +312,8 @@ def _stream_frames(
     chunks = Chunks(common, include_usage=bool(options.get("include_usage")))
     chunk = chunks.add
 
-    def piece(choice: _Choice, text: str, pieces: list[tuple[str, bytes, int, int]]) -> None:
-        chunk(
-            [
-                {
-                    "text": text,
-                    "index": choice.index,
-                    "logprobs": _logprobs(pieces, top) if top else None,
-                    "finish_reason": choice.candidate.finish_reason,
-                }
-            ]
-        )
+    def piece(choice: _Choice, text: str, pieces: list[tuple[str, bytes | None, int, int]], finish: str | None = None) -> None:
+        chunk([{"text": text, "index": choice.index, "logprobs": _logprobs(pieces, top) if top else None, "finish_reason": finish}])
 
     all_pieces = {choice.index: choice.pieces(echo) for choice in choices}
     if echo:
@@ -333,7 +328,7 @@ def _stream_frames(
                 at = skip[choice.index] + position
                 piece(choice, choice.candidate.tokens[position], all_pieces[choice.index][at : at + 1])
     for choice in choices:
-        piece(choice, "", [])
+        piece(choice, "", [], choice.candidate.finish_reason)
     return chunks.finish(usage)
 
 

@@ -143,7 +143,10 @@ def create_embedding(ctx: Ctx) -> dict[str, Any] | Response:
     value = body.get("input")
     if isinstance(value, list) and len(value) > 16 and all(type(item) is str for item in value):
         # A list of strings is a valid input: spare checking each one against the SDK's union type.
-        ctx.validate({**body, "input": ""}, EmbeddingCreateParams)
+        checked = {**body, "input": ""}
+        ctx.validate(checked, EmbeddingCreateParams)
+        for key in body.keys() - checked.keys():  # optional keys sent as null: not given
+            del body[key]
     else:
         ctx.validate(body, EmbeddingCreateParams)
     items, token_counts = _inputs(body["input"])

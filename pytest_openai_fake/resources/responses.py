@@ -111,7 +111,7 @@ from werkzeug.wrappers import Response
 from .. import errors
 from ..determinism import EPOCH, IdSequence, count_tokens, digest, generate_text, stable_json, tokenize
 from ..routing import Ctx, Resource
-from ..state import Store, page
+from ..state import Store, json_copy, page
 from ..streaming import event, sse_response
 from . import conversations as conversation_store
 from .chat import (
@@ -305,8 +305,13 @@ _NOT_YET: dict[str, Any] = {"output": [], "usage": None, "completed_at": None, "
 def _validate(ctx: Ctx, body: dict[str, Any], params_type: type) -> None:
     """The params check, but an ``input`` list is left to the item checks (``_input_items``),
     which give the specific 400s (``input[0].type``, ``input[0].call_id``, ...)."""
-    value = body.get("input")
-    ctx.validate({**body, "input": []} if isinstance(value, list) else body, params_type)
+    if not isinstance(body.get("input"), list):
+        ctx.validate(body, params_type)
+        return
+    checked = {**body, "input": []}
+    ctx.validate(checked, params_type)
+    for key in body.keys() - checked.keys():  # optional keys sent as null: not given
+        del body[key]
 
 
 def _model(ctx: Ctx, body: dict[str, Any]) -> str:
@@ -763,7 +768,10 @@ def count_input_tokens(ctx: Ctx) -> dict[str, Any]:
 
 @responses.route("POST", "/responses/compact", endpoint="responses.compact")
 def compact_response(ctx: Ctx) -> dict[str, Any]:
-    """One ``compaction`` item standing for the whole context (what a continuation passes back)."""
+    """Every user message of the context, then one ``compaction`` item standing for the rest
+    (what a continuation passes back), as the SDK documents the output. The SDK's
+    ``ResponseOutputItem`` union has assistant messages only, so a client with
+    ``_strict_response_validation=True`` rejects the user messages, the real API's too."""
     body = ctx.json()
     _validate(ctx, body, ResponseCompactParams)
     ctx.require_model(body["model"])
@@ -772,7 +780,8 @@ def compact_response(ctx: Ctx) -> dict[str, Any]:
     summary = base64.b64encode(digest("compaction", [_content_only(i) for i in context])).decode()
     compaction = {"id": ctx.ids.next("cmp_"), "type": "compaction", "encrypted_content": summary}
     tokens = _count_input(context, body.get("instructions"), None)
-    output = [compaction]
+    users = [item for item in context if item.get("type") == "message" and item.get("role") == "user"]
+    output = [*json_copy(users), compaction]
     return {
         "id": ctx.ids.next("resp_"),
         "object": "response.compaction",

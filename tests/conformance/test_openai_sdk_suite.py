@@ -80,7 +80,12 @@ SUITE: tuple[SuiteFile, ...] = (
         },
     ),
     # Later issues: fill in `deselect` (study the file with --collect-only) and drop `pending`.
-    SuiteFile("tests/api_resources/test_completions.py"),
+    SuiteFile(
+        "tests/api_resources/test_completions.py",
+        # echo=True with logprobs: the real API's first echoed token has a null logprob and a null
+        # top_logprobs entry, which the SDK's types (List[float], List[Dict[str, float]]) reject.
+        deselect={"test_method_create_with_all_params_overload_1": "echo with logprobs: the first token's null logprob fails the SDK's types, against the real API too"},
+    ),
     SuiteFile(
         "tests/api_resources/test_embeddings.py",
         # Without encoding_format the SDK asks for base64, and its strict clients ([strict],

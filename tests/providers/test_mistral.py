@@ -660,3 +660,46 @@ def test_strict_json_schema_is_not_held_to_openais_rules(mistral_client):
         response_format={"type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": True}},
     )
     assert "city" in json.loads(reply.choices[0].message.content)
+
+
+# -- null: "not given" where the SDK types a field Nullable, pydantic's type error elsewhere ------
+
+
+def _non_nullable(model: type) -> set[str]:
+    """The fields of a mistralai request model that may be left out but not sent as null."""
+    return {field.alias or name for name, field in model.model_fields.items() if not field.is_required() and "Nullable" not in str(field.annotation)}
+
+
+def test_not_null_fields_are_the_sdks_non_nullable_ones():
+    from pytest_openai_fake.providers.mistral import _CHAT_NOT_NULL, _EMBEDDING_NOT_NULL
+
+    required = {"model", "messages"}
+    assert _CHAT_NOT_NULL - required == _non_nullable(mistral_models.ChatCompletionRequest) - {"tool_choice"}
+    assert _EMBEDDING_NOT_NULL - {"model", "input"} == _non_nullable(mistral_models.EmbeddingRequest) - {"encoding_format"}
+    assert {k for k, allowed in FIM_PARAMS.items() if type(None) not in allowed} - {"model", "prompt"} == _non_nullable(mistral_models.FIMCompletionRequest)
+
+
+def test_null_for_a_nullable_field_is_not_given(openai_server, client):
+    nulls = dict.fromkeys(("temperature", "top_p", "max_tokens", "random_seed", "n", "tools", "stop", "metadata", "tool_choice"))
+    body = {"model": "mistral-small-latest", "messages": USER, **nulls}
+    response = _raw(openai_server, "/v1/chat/completions", body)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["choices"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key", "kind", "msg"),
+    [
+        ("/v1/chat/completions", {"model": "mistral-small-latest", "messages": USER, "stream": None}, "stream", "bool_type", "Input should be a valid boolean"),
+        ("/v1/chat/completions", {"model": "mistral-small-latest", "messages": USER, "response_format": None}, "response_format", "dict_type", "Input should be a valid dictionary"),
+        ("/v1/embeddings", {"model": "mistral-embed", "input": "hi", "output_dtype": None}, "output_dtype", "literal_error", None),
+        ("/v1/chat/completions", {"model": None, "messages": USER}, "model", "string_type", "Input should be a valid string"),
+    ],
+)
+def test_null_for_a_non_nullable_field_is_422(openai_server, path, body, key, kind, msg):
+    response = _raw(openai_server, path, body)
+    assert response.status_code == 422
+    [detail] = response.json()["detail"]
+    assert (detail["loc"], detail["type"], detail["input"]) == (["body", key], kind, None)
+    if msg:
+        assert detail["msg"] == msg

@@ -170,6 +170,37 @@ async def test_async_create_and_stream(async_client):
     await async_client.close()
 
 
+# DSPy's chat adapter ends a reply with "[[ ## completed ## ]]"; its stream listener holds back
+# the last 10 chunks to catch that marker before passing text on. The real tokenizer keeps runs
+# of punctuation together ("[[", " ##", " ]]"), so the marker spans 5 chunks; cut a character
+# at a time it spanned 11, and DSPy leaked "[[ ## comp" into the answer.
+DSPY_REPLY = "[[ ## answer ## ]]\nParis is the capital of France.\n\n[[ ## completed ## ]]"
+
+
+def _marker_chunks(deltas: list[str], marker: str = "[[ ## completed ## ]]") -> int:
+    """How many of the last chunks it takes to hold the whole marker."""
+    return next(k for k in range(1, len(deltas) + 1) if marker in "".join(deltas[-k:]))
+
+
+def test_stream_chunks_break_where_the_tokenizer_does(openai_server: FakeOpenAI, client):
+    openai_server.on("chat.completions.create").respond(DSPY_REPLY)
+    deltas = [c.choices[0].delta.content for c in client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+              if c.choices and c.choices[0].delta.content]
+    assert "".join(deltas) == DSPY_REPLY
+    assert deltas[-5:] == ["[[", " ##", " completed", " ##", " ]]"]
+    assert _marker_chunks(deltas) == 5  # well within DSPy's 10-chunk buffer (cut a character at a time: 11)
+    assert ".\n\n" in deltas and " Paris" not in deltas and "Paris" in deltas
+
+
+async def test_async_responses_stream_chunks_break_where_the_tokenizer_does(openai_server: FakeOpenAI, async_client):
+    openai_server.on("responses.create").respond(DSPY_REPLY)
+    stream = await async_client.responses.create(model="gpt-4o", input="Capital of France?", stream=True)
+    deltas = [event.delta async for event in stream if event.type == "response.output_text.delta"]
+    assert "".join(deltas) == DSPY_REPLY
+    assert _marker_chunks(deltas) == 5
+    await async_client.close()
+
+
 # -- bad input -----------------------------------------------------------------------------------
 
 

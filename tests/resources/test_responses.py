@@ -223,7 +223,8 @@ def test_stream_helper_with_function_call(client):
 
 
 def test_stream_incomplete(client):
-    events = list(create(client, input="Long story", stream=True, max_output_tokens=16))
+    assert create(client, input="Tell me a long story.", max_output_tokens=16).status == "incomplete"
+    events = list(create(client, input="Tell me a long story.", stream=True, max_output_tokens=16))
     assert events[-1].type == "response.incomplete"
 
 
@@ -320,17 +321,32 @@ def test_input_tokens_count_matches_usage(client):
     assert counted.input_tokens == response.usage.input_tokens
 
 
-def test_compact(client):
+def test_compact(openai_server, client):
+    # The output is every user message, then one compaction item (as the SDK documents it). Its
+    # ResponseOutputItem union has assistant messages only, so a strict client rejects the real
+    # API's reply too: read it with a non-strict one.
+    lax = openai_server.client()
     first = create(client, input="Remember this.")
-    compacted = client.responses.compact(model="gpt-4o", previous_response_id=first.id, input="And this.")
+    raw = lax.responses.with_raw_response.compact(model="gpt-4o", previous_response_id=first.id, input="And this.")
+    compacted = raw.parse()
     assert compacted.object == "response.compaction"
-    assert compacted.output[-1].type == "compaction"
+    *users, compaction = compacted.output
+    assert compaction.type == "compaction"
+    assert [(u.type, u.role, u.content[0].type, u.content[0].text) for u in users] == [
+        ("message", "user", "input_text", "Remember this."),
+        ("message", "user", "input_text", "And this."),
+    ]
+    with pytest.raises(openai.APIResponseValidationError):
+        client.responses.compact(model="gpt-4o", previous_response_id=first.id)
+    # the output is what the next turn passes back
+    continued = create(client, input=[*raw.http_response.json()["output"], {"role": "user", "content": "Go on."}])
+    assert continued.status == "completed"
 
 
-def test_a_compaction_item_counts_as_its_summary(client):
+def test_a_compaction_item_counts_as_its_summary(openai_server, client):
     # Regression: a compaction passed back counted no input tokens at all.
     first = create(client, input="Remember this: the code word is heron.")
-    [item] = client.responses.compact(model="gpt-4o", previous_response_id=first.id).output
+    *_, item = openai_server.client().responses.compact(model="gpt-4o", previous_response_id=first.id).output
     compaction = item.model_dump(exclude_none=True)
     empty = client.responses.input_tokens.count(model="gpt-4o", input=[]).input_tokens
     counted = client.responses.input_tokens.count(model="gpt-4o", input=[compaction]).input_tokens

@@ -17,6 +17,21 @@ def create(client, **kwargs):
     return client.chat.completions.create(model="gpt-4o", messages=kwargs.pop("messages", ASK), **kwargs)
 
 
+@pytest.fixture
+def lax(openai_server: FakeOpenAI):
+    """A client without strict validation, for ``messages.list``: stored messages keep the role
+    they were sent with, as the real API sends them, and the SDK types them assistant-only
+    (``ChatCompletionStoreMessage.role: Literal["assistant"]``), so a strict client rejects the
+    real API's lists too."""
+    return openai_server.client()
+
+
+@pytest.fixture
+def async_lax(openai_server: FakeOpenAI):
+    """``lax``, async."""
+    return openai_server.async_client(keep_alive=False)
+
+
 def not_found(completion_id: str) -> str:
     return f"No chat completion found with id '{completion_id}'."
 
@@ -38,7 +53,7 @@ def test_created_with_store_is_retrieved_as_created(client):
     assert isinstance(extra["seed"], int)
 
 
-def test_streamed_with_store_is_retrieved_as_the_whole_reply(client):
+def test_streamed_with_store_is_retrieved_as_the_whole_reply(client, lax):
     stream = create(client, store=True, stream=True, stream_options={"include_usage": True})
     chunks = list(stream)
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
@@ -47,7 +62,7 @@ def test_streamed_with_store_is_retrieved_as_the_whole_reply(client):
     assert stored.choices[0].message.content == text
     assert stored.choices[0].finish_reason == "stop"
     assert stored.usage == chunks[-1].usage
-    assert [m.content for m in client.chat.completions.messages.list(stored.id)] == [ASK[0]["content"]]
+    assert [m.content for m in lax.chat.completions.messages.list(stored.id)] == [ASK[0]["content"]]
 
 
 @pytest.mark.parametrize("store", [None, False])
@@ -60,10 +75,10 @@ def test_without_store_nothing_is_kept(client, store):
     assert client.chat.completions.list().data == []
 
 
-def test_store_and_retrieve_are_captured_by_endpoint_name(openai_server: FakeOpenAI, client):
+def test_store_and_retrieve_are_captured_by_endpoint_name(openai_server: FakeOpenAI, client, lax):
     created = create(client, store=True)
     client.chat.completions.retrieve(created.id)
-    client.chat.completions.messages.list(created.id)
+    lax.chat.completions.messages.list(created.id)
     assert [r.endpoint for r in openai_server.requests] == [
         "chat.completions.create",
         "chat.completions.retrieve",
@@ -251,9 +266,9 @@ CONVERSATION = [
 ]
 
 
-def test_messages_are_the_request_messages(openai_server, client):
+def test_messages_are_the_request_messages(openai_server, lax):
     stored = seed(openai_server, messages=CONVERSATION)
-    messages = list(client.chat.completions.messages.list(stored.id))
+    messages = list(lax.chat.completions.messages.list(stored.id))
     assert [m.id for m in messages] == [f"{stored.id}-{i}" for i in range(5)]
     assert [m.content for m in messages] == ["You are terse.", "What is this?", None, "a cat", "Thanks!"]
     # content parts only when a parts array was sent
@@ -263,14 +278,20 @@ def test_messages_are_the_request_messages(openai_server, client):
     assert (image.type, image.image_url.url, image.image_url.detail) == ("image_url", "https://example.com/cat.png", "low")
     assert messages[2].tool_calls[0].function.name == "look"
     assert messages[4].model_extra["name"] == "ann"
-    # the SDK types a stored message as an assistant message: every role reads "assistant"
-    assert {m.role for m in messages} == {"assistant"}
-    # the sent roles stay available from Python
-    sent = openai_server.state.chat_completions.get(stored.id).request["messages"]
-    assert [m["role"] for m in sent] == [m["role"] for m in CONVERSATION]
+    # each message keeps the role it was sent with, as the real API's list shows it
+    assert [m.role for m in messages] == ["system", "user", "assistant", "tool", "user"]
 
 
-def test_messages_paginate(openai_server, client):
+def test_strict_clients_reject_stored_messages_of_other_roles(openai_server, client):
+    # The SDK types ChatCompletionStoreMessage.role as Literal["assistant"]; the real API sends
+    # the sent roles, so a strict client fails on its lists too. This documents that, on purpose.
+    stored = seed(openai_server, messages=ASK)
+    with pytest.raises(openai.APIResponseValidationError):
+        client.chat.completions.messages.list(stored.id)
+
+
+def test_messages_paginate(openai_server, lax):
+    client = lax
     stored = seed(openai_server, messages=CONVERSATION)
     ids = [f"{stored.id}-{i}" for i in range(5)]
     first = client.chat.completions.messages.list(stored.id, limit=2)
@@ -283,10 +304,13 @@ def test_messages_paginate(openai_server, client):
     assert [m.id for m in last.data] == ids[4:] and last.has_more is False
 
 
-def test_messages_of_a_created_completion(client):
+def test_messages_of_a_created_completion(client, lax):
     created = create(client, store=True, messages=[{"role": "developer", "content": "Be kind."}, *ASK])
-    messages = client.chat.completions.messages.list(created.id).data
-    assert [(m.id, m.content) for m in messages] == [(f"{created.id}-0", "Be kind."), (f"{created.id}-1", ASK[0]["content"])]
+    messages = lax.chat.completions.messages.list(created.id).data
+    assert [(m.id, m.role, m.content) for m in messages] == [
+        (f"{created.id}-0", "developer", "Be kind."),
+        (f"{created.id}-1", "user", ASK[0]["content"]),
+    ]
 
 
 # -- seeding and remember() from Python ---------------------------------------------------------------
@@ -308,7 +332,7 @@ def test_seed_stores_plain_data(openai_server, client):
     assert client.chat.completions.retrieve("chatcmpl-mine").choices[0].message.content == "Stored reply."
 
 
-def test_remember_keeps_its_own_copy(openai_server, client):
+def test_remember_keeps_its_own_copy(openai_server, client, lax):
     request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "store": True, "metadata": {"k": "v"}}
     completion = create(client).model_dump(mode="json", exclude_unset=True)
     remember(SimpleNamespace(state=openai_server.state), request, completion)
@@ -317,7 +341,7 @@ def test_remember_keeps_its_own_copy(openai_server, client):
     completion["choices"][0]["message"]["content"] = "changed"
     got = client.chat.completions.retrieve(completion["id"])
     assert got.metadata == {"k": "v"} and got.choices[0].message.content != "changed"
-    assert client.chat.completions.messages.list(completion["id"]).data[0].content == "hi"
+    assert lax.chat.completions.messages.list(completion["id"]).data[0].content == "hi"
 
 
 def test_stored_endpoints_can_be_scripted(openai_server, client):
@@ -332,7 +356,7 @@ def test_stored_endpoints_can_be_scripted(openai_server, client):
 # -- async -------------------------------------------------------------------------------------------
 
 
-async def test_async_store_list_update_messages_delete(async_client):
+async def test_async_store_list_update_messages_delete(async_client, async_lax):
     created = await async_client.chat.completions.create(model="gpt-4o", messages=ASK, store=True, metadata={"a": "1"})
     stream = await async_client.chat.completions.create(model="gpt-4o", messages=ASK, store=True, stream=True)
     streamed_id = None
@@ -343,8 +367,8 @@ async def test_async_store_list_update_messages_delete(async_client):
     assert [c.id async for c in async_client.chat.completions.list(metadata={"a": "1"})] == [created.id]
     updated = await async_client.chat.completions.update(created.id, metadata={"a": "2"})
     assert updated.metadata == {"a": "2"}
-    messages = [m async for m in async_client.chat.completions.messages.list(created.id, limit=1)]
-    assert [m.content for m in messages] == [ASK[0]["content"]]
+    messages = [m async for m in async_lax.chat.completions.messages.list(created.id, limit=1)]
+    assert [(m.role, m.content) for m in messages] == [("user", ASK[0]["content"])]
     assert (await async_client.chat.completions.delete(created.id)).deleted is True
     with pytest.raises(openai.NotFoundError):
         await async_client.chat.completions.retrieve(created.id)
