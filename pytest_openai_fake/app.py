@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 from pydantic import ValidationError
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Response
 
 from . import __version__, errors
@@ -115,6 +115,7 @@ class FakeApp:
                 Rule("/", endpoint="index", methods=["GET"]),
             ],
             strict_slashes=False,
+            merge_slashes=False,  # ``/__fake//requests`` is a 404, as ``/v1//models`` is, not a redirect
         )
         self._tool_handlers: dict[str, Callable[[FakeRequest], Any]] = {
             "list_requests": lambda _: {"object": "list", "data": [r.to_dict() for r in self.requests]},
@@ -245,6 +246,8 @@ class FakeApp:
                 chosen.give_back()
                 return endpoint, self._error(exc), None, None
             return endpoint, self._error(exc), script, outcome
+        except HTTPException as exc:  # werkzeug refused the request itself (e.g. a body it cannot parse)
+            return endpoint, self._error(errors.OpenAIError(exc.code or 400, exc.description or exc.name)), script, None
         except _ScriptFailure as exc:  # the test's script can't be followed: fail the test
             self._problem("script", f"{request.method} {request.path} ({endpoint}): {exc}", exc.detail)
             return endpoint, self._error(errors.server_error(f"script failed: {exc}")), script, None
@@ -395,7 +398,7 @@ class FakeApp:
             name, values = adapter.match()
         except MethodNotAllowed as exc:
             return self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or []))
-        except NotFound:
+        except (NotFound, RequestRedirect):
             if request.path.startswith(("/__fake/", "/__parlel/")):
                 return self._error(errors.unknown_url(request.method, request.path))
             return None
@@ -468,7 +471,10 @@ def _facts(ctx: Ctx) -> tuple[Any, str | None, bool]:
     Never raises: scripts must answer bodies the handler would reject (a fault comes first).
     """
     if ctx.request.mimetype == "multipart/form-data":
-        body: Any = ctx.request.form.to_dict()
+        try:
+            body: Any = ctx.request.form.to_dict()
+        except HTTPException:
+            body = {}
         stream = str(body.get("stream", "")).lower() == "true"
     else:
         try:

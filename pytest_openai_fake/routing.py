@@ -94,7 +94,20 @@ def build_map(
 
 
 class FakeRequest(Request):
-    """A werkzeug request whose bad JSON is the real API's 400, not werkzeug's HTML page."""
+    """A werkzeug request whose bad JSON is the real API's 400, not werkzeug's HTML page.
+
+    Werkzeug's multipart limits (500,000 bytes per text field, 1,000 parts) are lifted: the
+    whole body is already in memory, and an over-long field must reach the endpoint's own check
+    (the API's prompt-length 400), not a werkzeug 413 inside a handler. The request is not stored
+    in ``environ["werkzeug.request"]``: that reference cycle kept every body alive until the
+    cyclic garbage collector ran.
+    """
+
+    max_form_memory_size = None
+    max_form_parts = None
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        super().__init__(environ, populate_request=False)
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         raise errors.invalid_json()

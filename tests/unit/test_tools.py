@@ -94,3 +94,11 @@ def test_blob_is_served_without_auth_until_reset(openai_server: FakeOpenAI):
     missing = httpx2.get(openai_server.url + "/__fake/blobs/img/abc.png")
     assert missing.status_code == 404
     assert missing.json()["error"]["message"].startswith("No blob named")
+
+
+@pytest.mark.parametrize("path", ["/__fake//requests", "/__parlel//requests", "/__fake/blobs//x", "/__fake//reset"])
+def test_tool_paths_with_double_slashes_are_404_envelopes(openai_server: FakeOpenAI, path):
+    response = httpx2.get(openai_server.url + path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == "unknown_url"
