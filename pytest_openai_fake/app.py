@@ -19,7 +19,8 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -32,7 +33,7 @@ from .capture import CapturedRequest, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
 from .providers import Provider, get_provider
 from .resources import ALL_RESOURCES
-from .routing import Ctx, FakeRequest, Resource, Route, build_map
+from .routing import Ctx, FakeRequest, Resource, Route, bound_root, build_map
 from .scripting import (
     DEFAULT,
     NOTHING_CHOSEN,
@@ -55,7 +56,7 @@ from .scripting import (
 from .state import Store
 from .streaming import DONE, error_frame
 
-__all__ = ["FakeApp", "Problem", "Reply", "routes_of"]
+__all__ = ["FakeApp", "Problem", "Reply", "mask_credential", "routes_of"]
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -81,8 +82,19 @@ class Problem:
 class FakeApp:
     """The fake OpenAI API as a WSGI callable. Thread-safe; ``reset()`` empties it."""
 
-    def __init__(self, provider: Provider, resources: Iterable[Resource] = ALL_RESOURCES) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        resources: Iterable[Resource] = ALL_RESOURCES,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        keep_credentials: bool = False,
+    ) -> None:
         self.provider = provider
+        #: Host names answered besides loopback and the bound address (see ``_host_allowed``).
+        self.allowed_hosts = frozenset(_host_name(h) for h in allowed_hosts)
+        #: Keep ``Authorization`` / ``api-key`` in the Python request log (the HTTP log masks always).
+        self.keep_credentials = keep_credentials
         self.lock = threading.RLock()
         self.state = Store(provider)
         self.clock = Clock()
@@ -94,6 +106,7 @@ class FakeApp:
             [*resources, *provider.resources], provider.base_path, provider.mounts, provider.endpoints
         )
         self._key_headers = tuple("HTTP_" + h.upper().replace("-", "_") for h in provider.key_headers)
+        self._secret_headers = frozenset({"authorization", *(h.lower() for h in provider.key_headers)})
         self.scripts = Scripts(self.routes, self.lock)
         # Set when the test ends (reset) or the server stops: every scripted delay ends early.
         self._cancel = threading.Event()
@@ -101,13 +114,20 @@ class FakeApp:
         # Bound once: the API ignores the Host header, and binding per request costs ~50 µs.
         self._adapter = self.url_map.bind("fake.invalid")
         self._tools = Map(
-            [Rule(path, endpoint=name, methods=[method]) for prefix in ("/__fake", "/__parlel") for method, path, name in (
-                ("GET", f"{prefix}/requests", "list_requests"),
-                ("DELETE", f"{prefix}/requests", "clear_requests"),
-                ("POST", f"{prefix}/reset", "reset"),
-                ("GET", f"{prefix}/scripts", "list_scripts"),
-                ("POST", f"{prefix}/scripts", "add_script"),
-                ("DELETE", f"{prefix}/scripts", "clear_scripts"),
+            [Rule(path, endpoint=name, methods=[method]) for method, path, name in (
+                ("GET", "/__fake/requests", "list_requests"),
+                ("DELETE", "/__fake/requests", "clear_requests"),
+                ("POST", "/__fake/reset", "reset"),
+                ("GET", "/__fake/scripts", "list_scripts"),
+                ("POST", "/__fake/scripts", "add_script"),
+                ("DELETE", "/__fake/scripts", "clear_scripts"),
+                # The parlel emulator's inspection routes, in its shapes (docs/openai.md there).
+                ("GET", "/__parlel/requests", "parlel_list_requests"),
+                ("DELETE", "/__parlel/requests", "parlel_clear_requests"),
+                ("POST", "/__parlel/reset", "parlel_reset"),
+                ("GET", "/__parlel/scripts", "list_scripts"),
+                ("POST", "/__parlel/scripts", "add_script"),
+                ("DELETE", "/__parlel/scripts", "clear_scripts"),
             )]
             + [
                 Rule("/__fake/blobs/<path:name>", endpoint="blob", methods=["GET"]),
@@ -118,9 +138,12 @@ class FakeApp:
             merge_slashes=False,  # ``/__fake//requests`` is a 404, as ``/v1//models`` is, not a redirect
         )
         self._tool_handlers: dict[str, Callable[[FakeRequest], Any]] = {
-            "list_requests": lambda _: {"object": "list", "data": [r.to_dict() for r in self.requests]},
+            "list_requests": lambda _: {"object": "list", "data": [self._served(r.to_dict()) for r in self.requests]},
             "clear_requests": self._clear_requests,
             "reset": self._reset_over_http,
+            "parlel_list_requests": self._parlel_requests,
+            "parlel_clear_requests": lambda request: {"ok": True, "count": 0, "deleted": self._clear_requests(request)["count"]},
+            "parlel_reset": lambda request: {"ok": True, **self._reset_over_http(request)},
             "list_scripts": lambda _: {"object": "list", "data": [sc.describe() for sc in self.scripts]},
             "add_script": self._add_script,
             "clear_scripts": self._clear_scripts,
@@ -161,9 +184,14 @@ class FakeApp:
         return response(environ, start_response)
 
     def dispatch(self, request: FakeRequest) -> Response | Reply:
+        if not self._host_allowed(request.environ):
+            request.get_data(cache=True)  # always read the body, even when we answer early
+            return self._error(errors.OpenAIError(421, HOST_NOT_ALLOWED.format(host=request.environ.get("HTTP_HOST", "")), code="host_not_allowed"))
+        is_api = request.path.startswith(self._api_prefixes)
         if request.method == "OPTIONS":
-            return Reply(204, b"", list(CORS_HEADERS.items()))
-        if not request.path.startswith(self._api_prefixes):
+            # CORS is for the API routes only: a web page must not read the log or reset the fake.
+            return Reply(204, b"", list(CORS_HEADERS.items()) if is_api else [])
+        if not is_api:
             tool = self._match_tool(request)
             if tool is not None:
                 return tool
@@ -186,7 +214,7 @@ class FakeApp:
                 method=request.method,
                 path=request.path,
                 query=dict(request.args.items()) if request.query_string else {},
-                headers=headers_from_environ(request.environ),
+                headers=self._captured_headers(request.environ),
                 body=body,
                 endpoint=endpoint,
                 status=response.status_code,
@@ -276,7 +304,7 @@ class FakeApp:
                         method=request.method,
                         path=request.path,
                         query=dict(request.args.items()) if request.query_string else {},
-                        headers=headers_from_environ(request.environ),
+                        headers=self._captured_headers(request.environ),
                         body=request.get_data(cache=True),
                         endpoint=route.endpoint,
                         status=0,
@@ -409,7 +437,7 @@ class FakeApp:
             payload = self._tool_handlers[name](request)
         except ScriptError as exc:
             return self._error(errors.bad_request(str(exc)))
-        return Reply.json(payload, headers=[("Access-Control-Allow-Origin", "*")])
+        return Reply.json(payload)
 
     def _blob(self, name: str) -> Reply:
         with self.lock:
@@ -417,7 +445,7 @@ class FakeApp:
         if blob is None:
             return self._error(errors.not_found(f"No blob named {name!r}. Blobs live until the next reset."))
         headers = [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
-        return Reply(200, blob.data, [*headers, ("Access-Control-Allow-Origin", "*")])
+        return Reply(200, blob.data, headers)
 
     def _add_script(self, request: FakeRequest) -> dict[str, Any]:
         try:
@@ -442,7 +470,7 @@ class FakeApp:
         return {"status": "ok", "reset": True}
 
     def _index(self, request: FakeRequest) -> dict[str, Any]:
-        root = request.host_url.rstrip("/")
+        root = bound_root(request.environ).rstrip("/")
         return {
             "service": "pytest-openai-fake",
             "version": __version__,
@@ -456,6 +484,91 @@ class FakeApp:
                 "health": f"{root}/health",
             },
         }
+
+
+    # -- security: Host names, credentials -----------------------------------------------------
+
+    def _host_allowed(self, environ: dict[str, Any]) -> bool:
+        """Loopback names, the bound address and ``allowed_hosts`` are answered; any other Host
+        (a DNS-rebinding page's ``evil.example``) is refused. No Host (HTTP/1.0) is allowed."""
+        host = environ.get("HTTP_HOST")
+        if not host:
+            return True
+        name = _host_name(host)
+        return name in LOOPBACK_NAMES or name == _host_name(environ.get("SERVER_NAME", "")) or name in self.allowed_hosts
+
+    def _captured_headers(self, environ: dict[str, Any]) -> Mapping[str, str]:
+        headers = headers_from_environ(environ)
+        return headers if self.keep_credentials else self._masked(headers)
+
+    def _masked(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """Credentials shown as the API's 401 message shows a key: ``Bearer sk-****...abcd``."""
+        if not self._secret_headers.intersection(headers):
+            return headers
+        return MappingProxyType({key: mask_credential(value) if key in self._secret_headers else value for key, value in headers.items()})
+
+    def _served(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A log entry as served over HTTP: credentials always masked."""
+        entry["headers"] = dict(self._masked(entry["headers"]))
+        return entry
+
+    def _parlel_requests(self, _: FakeRequest) -> dict[str, Any]:
+        """``GET /__parlel/requests`` in the parlel emulator's shape: ``{"requests": [...], "count"}``,
+        each entry with its ``n`` (from 1), ``kind``, ``method``, ``path``, ``headers`` and
+        ``body`` (the parsed JSON, else the text)."""
+        entries = []
+        for captured in self.requests:
+            body = captured.json
+            entries.append(
+                {
+                    "n": captured.index + 1,
+                    "kind": _PARLEL_KINDS.get(captured.endpoint or "", captured.endpoint),
+                    "method": captured.method,
+                    "path": captured.path,
+                    "headers": dict(self._masked(captured.headers)),
+                    "body": body if body is not None else captured.body.decode("utf-8", "replace"),
+                    "endpoint": captured.endpoint,
+                    "status": captured.status,
+                }
+            )
+        return {"requests": entries, "count": len(entries)}
+
+
+#: Host names always answered: the loopback names a local client may use.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+HOST_NOT_ALLOWED = (
+    "pytest-openai-fake does not answer requests for Host '{host}': only 127.0.0.1, localhost, [::1] and "
+    "the address it is bound to are served (a guard against DNS rebinding). Allow other names with "
+    "FakeOpenAI(allowed_hosts=[...]) or --allow-host."
+)
+
+#: The ``kind`` parlel's OpenAI emulator records per endpoint.
+_PARLEL_KINDS = {
+    "chat.completions.create": "chat",
+    "completions.create": "completion",
+    "embeddings.create": "embeddings",
+    "images.generate": "images",
+    "moderations.create": "moderations",
+}
+
+
+def _host_name(host: str) -> str:
+    """``"[::1]:8080"`` -> ``"::1"``, ``"Localhost:80"`` -> ``"localhost"``, ``"::1"`` -> ``"::1"``."""
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host[1:]
+    if host.count(":") == 1:
+        return host.partition(":")[0]
+    return host
+
+
+def mask_credential(value: str) -> str:
+    """``Bearer sk-abc...wxyz`` -> ``Bearer sk-****...wxyz``, as the API's 401 message masks a key."""
+    scheme, space, credential = value.partition(" ")
+    if space and scheme.lower() == "bearer":
+        return f"{scheme} {errors.mask_key(credential.strip())}"
+    return errors.mask_key(value)
 
 
 @functools.cache

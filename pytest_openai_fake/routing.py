@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .providers.openai import Provider
     from .state import Store
 
-__all__ = ["Ctx", "FakeRequest", "Resource", "Route", "build_map"]
+__all__ = ["Ctx", "FakeRequest", "Resource", "Route", "bound_root", "build_map"]
 
 Handler = Callable[..., Any]
 
@@ -164,6 +164,12 @@ class Ctx:
                 self._body = body
         return self._body
 
+    @property
+    def root_url(self) -> str:
+        """The server root for URLs the fake hands out (``http://127.0.0.1:4747/``): the bound
+        address, never the request's ``Host`` header."""
+        return bound_root(self.request.environ)
+
     def require_model(self, model: str) -> None:
         """404 ``model_not_found`` unless ``model`` is in this test's catalog."""
         self.state.models.require(model)
@@ -193,3 +199,16 @@ def _reject_constant(name: str) -> Any:
     ``json.loads`` reads them as floats: they get the unparseable-body 400. (No public report of
     the real API's reply to them was found; a standard JSON parser rejects them.)"""
     raise ValueError(f"{name} is not valid JSON")
+
+
+def bound_root(environ: dict[str, Any]) -> str:
+    """``http://<bound address>:<port>/``, from the socket the server listens on, never from the
+    request's Host header. A wildcard bind (``0.0.0.0``, ``::``) is shown as loopback."""
+    name = environ.get("SERVER_NAME") or "127.0.0.1"
+    name = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(name, name)
+    if ":" in name:
+        name = f"[{name}]"
+    scheme = environ.get("wsgi.url_scheme", "http")
+    port = str(environ.get("SERVER_PORT") or "")
+    default = {"http": "80", "https": "443"}.get(scheme)
+    return f"{scheme}://{name}{'' if not port or port == default else ':' + port}/"
