@@ -56,7 +56,7 @@ from .scripting import (
 from .state import Store
 from .streaming import DONE, error_frame
 
-__all__ = ["FakeApp", "Problem", "Reply", "mask_credential", "routes_of"]
+__all__ = ["TOOL_ROUTES", "FakeApp", "Problem", "Reply", "mask_credential", "routes_of"]
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -65,6 +65,28 @@ CORS_HEADERS = {
     "Access-Control-Expose-Headers": "*",
     "Access-Control-Max-Age": "86400",
 }
+
+
+#: The tool routes outside the API (no auth, not captured, no CORS): method, path, handler name,
+#: what it does. ``python -m pytest_openai_fake --help`` lists them from here.
+TOOL_ROUTES: tuple[tuple[str, str, str, str], ...] = (
+    ("GET", "/health", "health", 'liveness: {"status": "ok"}'),
+    ("GET", "/", "index", "service metadata: version, provider, base_url, endpoints"),
+    ("GET", "/__fake/requests", "list_requests", "the request log (credentials masked)"),
+    ("DELETE", "/__fake/requests", "clear_requests", "empty the request log"),
+    ("POST", "/__fake/reset", "reset", "forget everything: state, log, scripts, clock, ids"),
+    ("GET", "/__fake/scripts", "list_scripts", "installed scripts, replies as JSON"),
+    ("POST", "/__fake/scripts", "add_script", "install a script from JSON"),
+    ("DELETE", "/__fake/scripts", "clear_scripts", "remove every script"),
+    ("GET", "/__fake/blobs/<path:name>", "blob", "bytes a reply points to (image urls)"),
+    # The parlel emulator's inspection routes, in its shapes (its docs/openai.md).
+    ("GET", "/__parlel/requests", "parlel_list_requests", 'the request log as parlel serves it: {"requests", "count"}'),
+    ("DELETE", "/__parlel/requests", "parlel_clear_requests", "empty the request log"),
+    ("POST", "/__parlel/reset", "parlel_reset", "forget everything"),
+    ("GET", "/__parlel/scripts", "list_scripts", "as /__fake/scripts"),
+    ("POST", "/__parlel/scripts", "add_script", "as /__fake/scripts"),
+    ("DELETE", "/__parlel/scripts", "clear_scripts", "as /__fake/scripts"),
+)
 
 
 @dataclass(frozen=True)
@@ -114,26 +136,7 @@ class FakeApp:
         # Bound once: the API ignores the Host header, and binding per request costs ~50 µs.
         self._adapter = self.url_map.bind("fake.invalid")
         self._tools = Map(
-            [Rule(path, endpoint=name, methods=[method]) for method, path, name in (
-                ("GET", "/__fake/requests", "list_requests"),
-                ("DELETE", "/__fake/requests", "clear_requests"),
-                ("POST", "/__fake/reset", "reset"),
-                ("GET", "/__fake/scripts", "list_scripts"),
-                ("POST", "/__fake/scripts", "add_script"),
-                ("DELETE", "/__fake/scripts", "clear_scripts"),
-                # The parlel emulator's inspection routes, in its shapes (docs/openai.md there).
-                ("GET", "/__parlel/requests", "parlel_list_requests"),
-                ("DELETE", "/__parlel/requests", "parlel_clear_requests"),
-                ("POST", "/__parlel/reset", "parlel_reset"),
-                ("GET", "/__parlel/scripts", "list_scripts"),
-                ("POST", "/__parlel/scripts", "add_script"),
-                ("DELETE", "/__parlel/scripts", "clear_scripts"),
-            )]
-            + [
-                Rule("/__fake/blobs/<path:name>", endpoint="blob", methods=["GET"]),
-                Rule("/health", endpoint="health", methods=["GET"]),
-                Rule("/", endpoint="index", methods=["GET"]),
-            ],
+            [Rule(path, endpoint=name, methods=[method]) for method, path, name, _ in TOOL_ROUTES],
             strict_slashes=False,
             merge_slashes=False,  # ``/__fake//requests`` is a 404, as ``/v1//models`` is, not a redirect
         )
