@@ -53,7 +53,7 @@ from .scripting import (
     to_outcome,
     unlocked,
 )
-from .state import Store
+from .state import SharedIds, Store
 from .streaming import DONE, error_frame
 
 __all__ = ["TOOL_ROUTES", "FakeApp", "Problem", "Reply", "mask_credential", "routes_of"]
@@ -120,7 +120,7 @@ class FakeApp:
         self.lock = threading.RLock()
         self.state = Store(provider)
         self.clock = Clock()
-        self.ids = IdSequence()
+        self.ids: IdSequence = SharedIds()
         self.requests = RequestLog()
         self.problems: list[Problem] = []
         self.strict = True
@@ -161,7 +161,9 @@ class FakeApp:
         with self.lock:
             self.state.reset()
             self.clock.reset()
-            self.ids.reset()
+            # A new sequence, not a reset one: a call still running from the ended test keeps
+            # drawing from the old one and cannot shift the next test's ids.
+            self.ids = SharedIds()
             self.requests.clear()
             self.problems.clear()
             self.scripts.clear()
@@ -200,35 +202,47 @@ class FakeApp:
                 return tool
         started = time.perf_counter()
         body = request.get_data(cache=True)  # always read the body, even when we answer early
+        # The call runs without the lock: routing, parsing, validation and generation overlap with
+        # other calls. A handler takes the lock when it first touches the store (``Ctx.state``) and
+        # keeps it until it returns; the log is written under it below. ``cancel`` marks this
+        # call's test: once a reset sets it, the call writes nothing into the next test.
         with self.lock:
-            request_id = self.ids.next("req_")
-            cancel = self._cancel  # set by a reset: this call belongs to a test that has ended
-            endpoint, response, script, outcome = self._answer(request, cancel)
-            elapsed_ms = int((time.perf_counter() - started) * 1000)
+            cancel, ids = self._cancel, self.ids
+        problems: list[Problem] = []
+        endpoint, response, script, outcome = self._answer(request, cancel, ids, problems)
+        with self.lock:
+            current = not cancel.is_set()
+            request_id = (self.ids if current else ids).next("req_")
             response.headers.extend(
                 [
                     ("x-request-id", request_id),
-                    ("openai-processing-ms", str(elapsed_ms)),
+                    ("openai-processing-ms", str(int((time.perf_counter() - started) * 1000))),
                     ("openai-version", self.provider.api_version),
                     ("Access-Control-Allow-Origin", "*"),
                 ]
             )
-            captured = CapturedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.args.items()) if request.query_string else {},
-                headers=self._captured_headers(request.environ),
-                body=body,
-                endpoint=endpoint,
-                status=response.status_code,
-                index=len(self.requests),
-            )
-            self.requests.append(captured)
-            if script is not None:
-                script.calls.append(captured)
+            if current:  # a call that outlived its test is answered, but logged nowhere
+                captured = self._capture(request, endpoint, response.status_code, len(self.requests))
+                self.requests.append(captured)
+                if script is not None:
+                    script.calls.append(captured)
+                self.problems.extend(problems)
         if outcome is not None:
             return self._perform(response, outcome, cancel)
         return response
+
+    def _capture(self, request: FakeRequest, endpoint: str | None, status: int, index: int) -> CapturedRequest:
+        """The request as the log keeps it (the one place a CapturedRequest is built)."""
+        return CapturedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.args.items()) if request.query_string else {},
+            headers=self._captured_headers(request.environ),
+            body=request.get_data(cache=True),
+            endpoint=endpoint,
+            status=status,
+            index=index,
+        )
 
     def _perform(self, response: Response | Reply, outcome: Outcome, cancel: threading.Event) -> Response | Reply:
         """Apply a scripted outcome's timing and transport faults, outside the lock."""
@@ -241,28 +255,42 @@ class FakeApp:
             response.response = _paced(frames, outcome, cancel, getattr(response, "error_event", error_frame))
         return response
 
-    def _answer(self, request: FakeRequest, cancel: threading.Event) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
-        """Route, authenticate, choose a script and run the handler. Called holding the lock,
-        which ``_choose`` releases while user code (``match=``, reply functions) runs."""
+    def _answer(
+        self, request: FakeRequest, cancel: threading.Event, ids: IdSequence, problems: list[Problem]
+    ) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
+        """Route, authenticate, choose a script and run the handler, without the lock: ``_choose``
+        takes it, and the handler's first use of the store does (``_enter``). Problems for the
+        test go to ``problems``, which ``dispatch`` keeps only if the test is still running."""
         try:
             endpoint, values = self._adapter.match(request.path, request.method)
         except NotFound:
-            self._problem("no-route", f"pytest-openai-fake has no route for {request.method} {request.path}")
+            problems.append(Problem("no-route", f"pytest-openai-fake has no route for {request.method} {request.path}"))
             return None, self._error(errors.unknown_url(request.method, request.path)), None, None
         except MethodNotAllowed as exc:
-            self._problem("no-route", f"pytest-openai-fake has no {request.method} route for {request.path}")
+            problems.append(Problem("no-route", f"pytest-openai-fake has no {request.method} route for {request.path}"))
             return None, self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or [])), None, None
         route = self.routes[endpoint]
         script: Script | None = None
         outcome: Outcome | None = None
         chosen = NOTHING_CHOSEN
+        held: list[bool] = []
+
+        def enter() -> None:  # the handler's first use of the store: take the lock until it returns
+            self.lock.acquire()
+            if cancel.is_set():
+                self.lock.release()
+                raise errors.DropConnection("the test ended before this call reached the store")
+            held.append(True)
+
         try:
             self._authenticate(request)
-            ctx = Ctx(request, self.state, self.clock, self.ids, self.provider, endpoint, deployment=values.pop("deployment", None))
+            ctx = Ctx(request, self.state, self.clock, ids, self.provider, endpoint, deployment=values.pop("deployment", None), _enter=enter)
             if self.provider.check is not None:
                 self.provider.check(ctx)
             if self.scripts:
-                chosen = self._choose(ctx, request, route, cancel)
+                with self.lock:
+                    self._check_current(cancel)
+                    chosen = self._choose(ctx, request, route, cancel)
                 script, outcome = chosen.script, chosen.outcome
             result = self._run(ctx, route, values, outcome)
             if not isinstance(result, (Response, Reply)) and self.provider.decorate is not None:
@@ -280,18 +308,22 @@ class FakeApp:
         except HTTPException as exc:  # werkzeug refused the request itself (e.g. a body it cannot parse)
             return endpoint, self._error(errors.OpenAIError(exc.code or 400, exc.description or exc.name)), script, None
         except _ScriptFailure as exc:  # the test's script can't be followed: fail the test
-            self._problem("script", f"{request.method} {request.path} ({endpoint}): {exc}", exc.detail)
+            problems.append(Problem("script", f"{request.method} {request.path} ({endpoint}): {exc}", exc.detail))
             return endpoint, self._error(errors.server_error(f"script failed: {exc}")), script, None
         except Exception as exc:  # a bug in the fake: answer 500 and fail the test that caused it
             detail = "".join(traceback.format_exception(exc))
-            self._problem("exception", f"pytest-openai-fake raised while answering {request.method} {request.path} ({endpoint}): {exc!r}", detail)
+            problems.append(Problem("exception", f"pytest-openai-fake raised while answering {request.method} {request.path} ({endpoint}): {exc!r}", detail))
             return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}")), script, None
+        finally:
+            if held:
+                self.lock.release()
         if isinstance(result, (Response, Reply)):
             return endpoint, result, script, outcome
         return endpoint, Reply.json(result), script, outcome
 
     def _choose(self, ctx: Ctx, request: FakeRequest, route: Route, cancel: threading.Event) -> Chosen:
         """The script and outcome for this call (callables called); neither for the default.
+        Called holding the lock.
 
         ``match=`` predicates and reply functions run with the lock released (a slow one holds up
         no other call); the request they get is built under it. If the test ended meanwhile
@@ -302,18 +334,7 @@ class FakeApp:
 
         def captured() -> CapturedRequest:  # built only if a predicate or callable wants it
             if not pending:
-                pending.append(
-                    CapturedRequest(
-                        method=request.method,
-                        path=request.path,
-                        query=dict(request.args.items()) if request.query_string else {},
-                        headers=self._captured_headers(request.environ),
-                        body=request.get_data(cache=True),
-                        endpoint=route.endpoint,
-                        status=0,
-                        index=len(self.requests),
-                    )
-                )
+                pending.append(self._capture(request, route.endpoint, 0, len(self.requests)))
             return pending[0]
 
         try:
@@ -411,9 +432,6 @@ class FakeApp:
             raise errors.invalid_api_key(header)
         if not credential.strip():
             raise errors.missing_api_key()
-
-    def _problem(self, kind: str, summary: str, detail: str = "") -> None:
-        self.problems.append(Problem(kind, summary, detail))
 
     def _error(self, exc: errors.OpenAIError) -> Reply:
         status, body = exc.code or 500, exc.to_api()

@@ -115,10 +115,15 @@ class FakeRequest(Request):
 
 @dataclass
 class Ctx:
-    """Everything a handler may use: the request, the store, the clock, ids and the provider."""
+    """Everything a handler may use: the request, the store, the clock, ids and the provider.
+
+    Handlers run concurrently, outside the app's lock. The first use of ``state`` takes the lock
+    (through ``_enter``, which the app gives), and the app releases it when the handler returns:
+    a handler that touches the store runs that part alone, one that does not never waits.
+    """
 
     request: FakeRequest
-    state: Store
+    _state: Store
     clock: Clock
     ids: IdSequence
     provider: Provider
@@ -130,6 +135,15 @@ class Ctx:
     #: The ``<deployment>`` of an Azure-style path, for the provider's ``check`` hook.
     deployment: str | None = None
     _body: Any = field(default=None, repr=False)
+    _enter: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> Store:
+        """The store; the first use takes the app's lock for the rest of the handler."""
+        if self._enter is not None:
+            enter, self._enter = self._enter, None
+            enter()
+        return self._state
 
     def json(self, params_type: type | None = None, *, allow_unknown: bool = False) -> dict[str, Any]:
         """The JSON object body, validated against the SDK's params TypedDict when given."""
@@ -171,8 +185,9 @@ class Ctx:
         return bound_root(self.request.environ)
 
     def require_model(self, model: str) -> None:
-        """404 ``model_not_found`` unless ``model`` is in this test's catalog."""
-        self.state.models.require(model)
+        """404 ``model_not_found`` unless ``model`` is in this test's catalog. A read of one
+        dict, so it does not take the lock (a chat call that stores nothing never waits)."""
+        self._state.models.require(model)
 
 
 #: A ``\uD800``-``\uDFFF`` escape: only a body with one can hold a lone surrogate.

@@ -153,5 +153,21 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def count_tokens(text: str) -> int:
-    return len(_TOKEN.findall(text))
+#: Long texts are counted a piece at a time: one ``findall`` over a 10 MiB prompt holds the GIL
+#: for ~0.4 s, stalling every other call the fake is answering. Pieces end before a space that
+#: sits between two non-space characters, where no token can span the cut, so the count is exact.
+PIECE = 1 << 16
+_CUT = re.compile(r"(?<=\S) (?=\S)")
+
+
+def count_tokens(text: str, piece: int = PIECE) -> int:
+    size = len(text)
+    if size <= piece:
+        return len(_TOKEN.findall(text))
+    total = start = 0
+    while start < size:
+        cut = _CUT.search(text, min(start + piece, size)) if start + piece < size else None
+        end = cut.start() if cut is not None else size
+        total += len(_TOKEN.findall(text, start, end))
+        start = end
+    return total

@@ -50,3 +50,15 @@ def test_tokens_concatenate_back_to_the_text(text):
 def test_token_counts_are_about_four_characters_each():
     text = generate_text(digest("long"), min_words=200, max_words=200)
     assert 2.5 < len(text) / count_tokens(text) < 5
+
+
+def test_long_texts_are_counted_in_pieces_with_the_same_result():
+    import random
+
+    from pytest_openai_fake.determinism import _TOKEN, count_tokens
+
+    alphabet = ["a", "b", "Z", "7", " ", " ", "  ", "\n", "\t", ".", ",", "_", "é", "日", "-", "!"]
+    chooser = random.Random(7)
+    for _ in range(300):
+        text = "".join(chooser.choice(alphabet) for _ in range(chooser.randint(0, 400)))
+        assert count_tokens(text, piece=chooser.randint(1, 40)) == len(_TOKEN.findall(text)), repr(text)
