@@ -1,9 +1,14 @@
 """The WSGI application: one Map from every resource, auth, dispatch under a lock, capture.
 
 Requests under the provider's base path (``/v1``) are API calls: they are authenticated,
-dispatched to a resource handler under one ``RLock`` and captured in the request log. A few
-paths outside it serve tools: ``/``, ``/health``, ``/__fake/requests``, ``/__fake/reset``
-(and the same under ``/__parlel/`` for suites written against the parlel emulator).
+dispatched to a resource handler and captured in the request log. Handlers run concurrently; one
+``RLock`` guards the shared state: a handler holds it from its first use of the store
+(``Ctx.state``) until it returns, scripts are chosen under it, and the log is appended under it
+(so log order is commit order). Each call carries its test's ``cancel`` event: a call that
+outlives its test (a ``reset()`` came first) writes nothing into the next test. A few paths
+outside the base path serve tools (``TOOL_ROUTES``): ``/``, ``/health``, ``/__fake/*`` (and
+``/__parlel/*`` in the parlel emulator's shapes). They send no CORS headers, and every request
+whose ``Host`` is not a loopback name, the bound address or an allowed name gets a 421.
 
 Problems that mean the fake (or the test) is wrong, not the client, are kept in
 ``problems``: an exception inside a handler, a request no route matches. The pytest plugin
