@@ -292,6 +292,10 @@ class FakeApp:
             ctx = Ctx(request, self.state, self.clock, ids, self.provider, endpoint, deployment=values.pop("deployment", None), _enter=enter)
             if self.provider.check is not None:
                 self.provider.check(ctx)
+                if held:  # the check read the store: let go, so that scripts' user code runs unlocked
+                    held.clear()
+                    self.lock.release()
+                    ctx._enter = enter
             if self.scripts:
                 with self.lock:
                     self._check_current(cancel)

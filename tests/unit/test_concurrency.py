@@ -120,3 +120,19 @@ def test_concurrent_calls_are_logged_in_order_with_unique_ids(fake: FakeOpenAI):
     assert len(set(completion_ids)) == len(completion_ids) == 8 * 5
     assert len(fake.state.chat_completions) == 8 * 5
     assert fake.app.take_problems() == []
+
+
+def test_a_reply_function_may_call_the_fake_on_a_provider_whose_check_reads_the_store():
+    """Azure's check reads the store (deployments): the lock it took is let go before the
+    script's reply function runs, so that function can call the fake itself."""
+    with FakeOpenAI(provider="azure") as fake:
+        inner = openai.AzureOpenAI(api_key="k", azure_endpoint=fake.url, api_version="2024-10-21", max_retries=0, timeout=3)
+
+        def reply(_: Any) -> str:
+            return f"{len(inner.models.list().data)} models"
+
+        fake.on("chat.completions.create").respond(reply)
+        outer = openai.AzureOpenAI(api_key="k", azure_endpoint=fake.url, api_version="2024-10-21", max_retries=0, timeout=WAIT)
+        answer = outer.chat.completions.create(model="gpt-4o", messages=ASK)
+        assert answer.choices[0].message.content.endswith(" models")
+        assert fake.app.take_problems() == []
