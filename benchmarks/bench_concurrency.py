@@ -48,7 +48,10 @@ def large_calls(base_url: str, body: bytes, stop: threading.Event, durations: li
 def run(fake: FakeOpenAI, threads: int, seconds: float, large: bytes | None) -> dict[str, float]:
     stop = threading.Event()
     per_thread: list[list[float]] = [[] for _ in range(threads)]
-    clients = [openai.OpenAI(api_key="sk-bench", base_url=fake.base_url, max_retries=0, http_client=httpx2.Client()) for _ in range(threads)]
+    clients = [
+        openai.OpenAI(api_key="sk-bench", base_url=fake.base_url, max_retries=0, http_client=httpx2.Client())
+        for _ in range(threads)
+    ]
     big: list[float] = []
     workers = [threading.Thread(target=small_calls, args=(c, stop, l)) for c, l in zip(clients, per_thread)]
     if large is not None:
@@ -87,13 +90,18 @@ def main() -> None:
         floor = run(fake, args.threads, args.seconds, None)
         loaded = run(fake, args.threads, args.seconds, large)
     print(f"{args.threads} threads of small calls for {args.seconds:g} s; large request {len(large) / 2**20:.1f} MiB")
-    print(f"| row | calls/s | p50 ms | p95 ms | max ms | large requests (mean s) |")
-    print(f"|---|---|---|---|---|---|")
-    for name, row in (("floor: small calls alone", floor), (f"with one {args.mib:g} MiB chat request in a loop", loaded)):
+    print("| row | calls/s | p50 ms | p95 ms | max ms | large requests (mean s) |")
+    print("|---|---|---|---|---|---|")
+    for name, row in (
+        ("floor: small calls alone", floor),
+        (f"with one {args.mib:g} MiB chat request in a loop", loaded),
+    ):
         ratio = "" if row is floor else f" ({row['throughput'] / floor['throughput']:.2f}x)"
         p95 = "" if row is floor else f" ({row['p95'] / floor['p95']:.2f}x)"
         large_text = f"{row['large']} ({row['large_s']:.2f} s)" if row["large"] else "-"
-        print(f"| {name} | {row['throughput']:.0f}{ratio} | {row['p50']:.1f} | {row['p95']:.1f}{p95} | {row['max']:.0f} | {large_text} |")
+        print(
+            f"| {name} | {row['throughput']:.0f}{ratio} | {row['p50']:.1f} | {row['p95']:.1f}{p95} | {row['max']:.0f} | {large_text} |"
+        )
 
 
 if __name__ == "__main__":

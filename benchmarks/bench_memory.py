@@ -46,7 +46,9 @@ def main() -> int:
                 headers={"Authorization": "Bearer sk-bench", "Content-Type": "application/json"},
             ).status_code
             del payload
-            print(f"post {post + 1}: {status} in {time.perf_counter() - started:5.2f} s, RSS {rss_mib():8.0f} MiB (body kept in the log)")
+            print(
+                f"post {post + 1}: {status} in {time.perf_counter() - started:5.2f} s, RSS {rss_mib():8.0f} MiB (body kept in the log)"
+            )
             fake.reset()
         deadline = time.monotonic() + 5
         while rss_mib() > baseline * 1.1 and time.monotonic() < deadline:

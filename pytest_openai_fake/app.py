@@ -206,7 +206,7 @@ class FakeApp:
             if tool is not None:
                 return tool
         started = time.perf_counter()
-        body = request.get_data(cache=True)  # always read the body, even when we answer early
+        request.get_data(cache=True)  # always read the body, even when we answer early
         # The call runs without the lock: routing, parsing, validation and generation overlap with
         # other calls. A handler takes the lock when it first touches the store (``Ctx.state``) and
         # keeps it until it returns; the log is written under it below. ``cancel`` marks this

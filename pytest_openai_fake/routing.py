@@ -103,8 +103,8 @@ class FakeRequest(Request):
     cyclic garbage collector ran.
     """
 
-    max_form_memory_size = None
-    max_form_parts = None
+    max_form_memory_size: int | None = None
+    max_form_parts: int | None = None  # type: ignore[assignment]
 
     def __init__(self, environ: dict[str, Any]) -> None:
         super().__init__(environ, populate_request=False)

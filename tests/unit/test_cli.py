@@ -103,7 +103,7 @@ def test_help_lists_every_tool_endpoint():
         path = rule.rule.replace("<path:name>", "<name>")
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         for method in methods:
-            assert re.search(rf"^  {method}\s+{re.escape(path)}\s", help_text, re.M), (method, path)
+            assert re.search(rf"^  {method}\s+{re.escape(path)}\s", help_text, re.MULTILINE), (method, path)
     assert "--allow-host" in help_text
 
 

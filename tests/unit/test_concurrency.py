@@ -86,7 +86,9 @@ def test_a_call_that_outlives_its_test_is_not_logged_in_the_next(fake: FakeOpenA
     assert client(fake).chat.completions.create(model="gpt-4o", messages=ASK).id == expected_id
 
 
-def test_a_call_that_outlives_its_test_does_not_reach_the_next_tests_store(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch):
+def test_a_call_that_outlives_its_test_does_not_reach_the_next_tests_store(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+):
     gate = Gate(monkeypatch)
     with ThreadPoolExecutor(1) as pool:
         straggler = pool.submit(client(fake).chat.completions.create, model="gpt-4o", messages=ASK, store=True)
@@ -126,13 +128,17 @@ def test_a_reply_function_may_call_the_fake_on_a_provider_whose_check_reads_the_
     """Azure's check reads the store (deployments): the lock it took is let go before the
     script's reply function runs, so that function can call the fake itself."""
     with FakeOpenAI(provider="azure") as fake:
-        inner = openai.AzureOpenAI(api_key="k", azure_endpoint=fake.url, api_version="2024-10-21", max_retries=0, timeout=3)
+        inner = openai.AzureOpenAI(
+            api_key="k", azure_endpoint=fake.url, api_version="2024-10-21", max_retries=0, timeout=3
+        )
 
         def reply(_: Any) -> str:
             return f"{len(inner.models.list().data)} models"
 
         fake.on("chat.completions.create").respond(reply)
-        outer = openai.AzureOpenAI(api_key="k", azure_endpoint=fake.url, api_version="2024-10-21", max_retries=0, timeout=WAIT)
+        outer = openai.AzureOpenAI(
+            api_key="k", azure_endpoint=fake.url, api_version="2024-10-21", max_retries=0, timeout=WAIT
+        )
         answer = outer.chat.completions.create(model="gpt-4o", messages=ASK)
         assert answer.choices[0].message.content.endswith(" models")
         assert fake.app.take_problems() == []

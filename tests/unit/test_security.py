@@ -36,7 +36,10 @@ def test_tool_routes_send_no_cors_header(openai_server: FakeOpenAI, path):
 
 
 def test_tool_preflight_is_not_allowed_cross_origin(openai_server: FakeOpenAI):
-    response = httpx2.options(openai_server.url + "/__fake/reset", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    response = httpx2.options(
+        openai_server.url + "/__fake/reset",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in response.headers
 
 
@@ -63,9 +66,13 @@ def test_a_foreign_host_header_is_refused(openai_server: FakeOpenAI, host, path)
     assert len(openai_server.requests) == 0
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:{port}", "localhost", "LOCALHOST:{port}", "[::1]:{port}", "[::1]"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.0.0.1:{port}", "localhost", "LOCALHOST:{port}", "[::1]:{port}", "[::1]"]
+)
 def test_loopback_host_names_are_answered(openai_server: FakeOpenAI, host):
-    response = httpx2.get(openai_server.base_url + "/models", headers={**AUTH, "Host": host.format(port=openai_server.port)})
+    response = httpx2.get(
+        openai_server.base_url + "/models", headers={**AUTH, "Host": host.format(port=openai_server.port)}
+    )
     assert response.status_code == 200
 
 
