@@ -279,6 +279,7 @@ class FakeApp:
         outcome: Outcome | None = None
         chosen = NOTHING_CHOSEN
         held: list[bool] = []
+        ctx: Ctx | None = None
 
         def enter() -> None:  # the handler's first use of the store: take the lock until it returns
             self.lock.acquire()
@@ -324,6 +325,8 @@ class FakeApp:
             problems.append(Problem("exception", f"pytest-openai-fake raised while answering {request.method} {request.path} ({endpoint}): {exc!r}", detail))
             return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}")), script, None
         finally:
+            if ctx is not None:
+                ctx._enter = None  # a use of the store after the handler returned must not lock for good
             if held:
                 self.lock.release()
         if isinstance(result, (Response, Reply)):
