@@ -39,9 +39,21 @@ class FakeOpenAI:
     needs (``http://127.0.0.1:<port>/v1``); ``url`` is the server root.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, provider: str = "openai") -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        provider: str = "openai",
+        allowed_hosts: Iterable[str] = (),
+        keep_credentials: bool = False,
+    ) -> None:
+        """``allowed_hosts``: Host names answered besides ``127.0.0.1``, ``localhost``, ``[::1]``
+        and ``host`` (any other Host header gets a 421, a guard against DNS rebinding).
+        ``keep_credentials``: keep ``Authorization`` / ``api-key`` unmasked in ``requests``
+        (``GET /__fake/requests`` masks them always)."""
         self.provider = get_provider(provider)
-        self.app = FakeApp(self.provider)
+        self.app = FakeApp(self.provider, allowed_hosts=allowed_hosts, keep_credentials=keep_credentials)
         self._server = ServerThread(self.app, host=host, port=port)
         self._http_client: httpx2.Client | None = None
         #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
 
 from . import errors
+from .determinism import IdSequence
 from .providers.openai import ModelCard, Provider, base_model, literal_strings, sdk_model_id_set
 
 # What resources need to know of models (what the SDK names, a fine-tune's base) comes through
@@ -14,6 +16,7 @@ __all__ = [
     "Blob",
     "ModelCard",
     "Models",
+    "SharedIds",
     "Store",
     "Table",
     "base_model",
@@ -183,6 +186,19 @@ def page(
         "last_id": key(chosen[-1]) if chosen else None,
         "has_more": len(window) > size,
     }
+
+
+class SharedIds(IdSequence):
+    """An ``IdSequence`` that calls on several threads may draw from at once (handlers run
+    concurrently; each id is still drawn exactly once)."""
+
+    def __init__(self, seed: str = "pytest-openai-fake") -> None:
+        super().__init__(seed)
+        self._lock = threading.Lock()
+
+    def next(self, prefix: str) -> str:
+        with self._lock:
+            return super().next(prefix)
 
 
 class Store:
