@@ -145,19 +145,6 @@ class FakeApp:
             strict_slashes=False,
             merge_slashes=False,  # ``/__fake//requests`` is a 404, as ``/v1//models`` is, not a redirect
         )
-        self._tool_handlers: dict[str, Callable[[FakeRequest], Any]] = {
-            "list_requests": lambda _: {"object": "list", "data": [self._served(r.to_dict()) for r in self.requests]},
-            "clear_requests": self._clear_requests,
-            "reset": self._reset_over_http,
-            "parlel_list_requests": self._parlel_requests,
-            "parlel_clear_requests": lambda request: {"ok": True, "count": 0, "deleted": self._clear_requests(request)["count"]},
-            "parlel_reset": lambda request: {"ok": True, **self._reset_over_http(request)},
-            "list_scripts": lambda _: {"object": "list", "data": [sc.describe() for sc in self.scripts]},
-            "add_script": self._add_script,
-            "clear_scripts": self._clear_scripts,
-            "health": lambda _: {"status": "ok"},
-            "index": self._index,
-        }
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -482,7 +469,7 @@ class FakeApp:
         if name == "blob":
             return self._blob(values["name"])
         try:
-            payload = self._tool_handlers[name](request)
+            payload = _TOOL_HANDLERS[name](self, request)
         except ScriptError as exc:
             return self._error(errors.bad_request(str(exc)))
         return Reply.json(payload)
@@ -494,6 +481,21 @@ class FakeApp:
             return self._error(errors.not_found(f"No blob named {name!r}. Blobs live until the next reset."))
         headers = [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
         return Reply(200, blob.data, headers)
+
+    def _list_requests(self, _: FakeRequest) -> dict[str, Any]:
+        return {"object": "list", "data": [self._served(r.to_dict()) for r in self.requests]}
+
+    def _parlel_clear_requests(self, request: FakeRequest) -> dict[str, Any]:
+        return {"ok": True, "count": 0, "deleted": self._clear_requests(request)["count"]}
+
+    def _parlel_reset(self, request: FakeRequest) -> dict[str, Any]:
+        return {"ok": True, **self._reset_over_http(request)}
+
+    def _list_scripts(self, _: FakeRequest) -> dict[str, Any]:
+        return {"object": "list", "data": [sc.describe() for sc in self.scripts]}
+
+    def _health(self, _: FakeRequest) -> dict[str, Any]:
+        return {"status": "ok"}
 
     def _add_script(self, request: FakeRequest) -> dict[str, Any]:
         try:
@@ -617,6 +619,24 @@ def mask_credential(value: str) -> str:
     if space and scheme.lower() == "bearer":
         return f"{scheme} {errors.mask_key(credential.strip())}"
     return errors.mask_key(value)
+
+
+#: Tool endpoint name -> its handler, called with the app. Plain functions kept on the module,
+#: not bound methods on the app: an app that referred to itself would wait for the cycle
+#: collector to be freed (benchmarks/stress/leaks.py checks it is freed by reference counting).
+_TOOL_HANDLERS: dict[str, Callable[[FakeApp, FakeRequest], Any]] = {
+    "list_requests": FakeApp._list_requests,
+    "clear_requests": FakeApp._clear_requests,
+    "reset": FakeApp._reset_over_http,
+    "parlel_list_requests": FakeApp._parlel_requests,
+    "parlel_clear_requests": FakeApp._parlel_clear_requests,
+    "parlel_reset": FakeApp._parlel_reset,
+    "list_scripts": FakeApp._list_scripts,
+    "add_script": FakeApp._add_script,
+    "clear_scripts": FakeApp._clear_scripts,
+    "health": FakeApp._health,
+    "index": FakeApp._index,
+}
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from . import errors, params
 if TYPE_CHECKING:
     from .determinism import Clock, IdSequence
     from .providers.openai import Provider
-    from .state import Store
+    from .state import ModelCard, Store
 
 __all__ = ["Ctx", "FakeRequest", "Resource", "Route", "bound_root", "build_map"]
 
@@ -188,6 +188,11 @@ class Ctx:
         """404 ``model_not_found`` unless ``model`` is in this test's catalog. A read of one
         dict, so it does not take the lock (a chat call that stores nothing never waits)."""
         self._state.models.require(model)
+
+    def model_card(self, model: str) -> ModelCard:
+        """The catalog card of ``model`` (404 ``model_not_found`` if the test has none), read
+        without the lock, like ``require_model``."""
+        return self._state.models.get(model)
 
 
 #: A ``\uD800``-``\uDFFF`` escape: only a body with one can hold a lone surrogate.

@@ -83,3 +83,25 @@ def test_repeated_big_posts_do_not_accumulate(no_gc: None) -> None:
             fake.reset()
         after = settled_rss(baseline * 1.1 + 5)
         assert after <= baseline * 1.1 + 5, f"RSS {baseline:.0f} MiB before, {after:.0f} MiB after three posts"
+
+
+def test_a_stopped_fake_is_freed_by_reference_counting():
+    """No reference cycle keeps an app (and its store, log and bodies) alive until the cycle
+    collector runs: its tool handlers were bound methods kept on the app itself."""
+    import weakref
+
+    from pytest_openai_fake import FakeOpenAI
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        fake = FakeOpenAI().start()
+        fake.client().models.list()
+        httpx2.get(fake.url + "/__fake/requests")
+        fake.stop()
+        app = weakref.ref(fake.app)
+        del fake
+        assert app() is None
+    finally:
+        if enabled:
+            gc.enable()
