@@ -13,7 +13,7 @@ from . import __version__
 from .app import TOOL_ROUTES
 from .fake import FakeOpenAI
 from .providers import PROVIDERS
-from .server import PortInUseError
+from .server import Limits, PortInUseError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,14 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="also answer requests whose Host header is NAME (repeatable); by default only "
         "127.0.0.1, localhost, [::1] and the --host address are answered (a guard against DNS rebinding)",
     )
+    parser.add_argument(
+        "--max-request-body",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="largest request body answered; a larger one gets the 413 error envelope before it is read "
+        "(default: 512 MiB)",
+    )
     parser.add_argument("--version", action="version", version=f"pytest-openai-fake {__version__}")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     port = PROVIDERS[args.provider].default_port if args.port is None else args.port
-    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, allowed_hosts=args.allow_host)
+    try:
+        limits = None if args.max_request_body is None else Limits(max_request_body=args.max_request_body)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"--max-request-body: {exc}")
+    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, allowed_hosts=args.allow_host, limits=limits)
     try:
         fake.start()
     except PortInUseError:

@@ -10,6 +10,8 @@ Usable without pytest::
 
 from __future__ import annotations
 
+import dataclasses
+
 import ssl
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Pattern
@@ -19,7 +21,7 @@ from .capture import CapturedRequest, RequestLog
 from .determinism import Clock
 from .providers import get_provider
 from .scripting import Script, ScriptError, Scripts, error, warn_deprecated
-from .server import ServerThread
+from .server import Limits, ServerThread
 from .state import Store, base_model
 
 if TYPE_CHECKING:
@@ -47,14 +49,16 @@ class FakeOpenAI:
         provider: str = "openai",
         allowed_hosts: Iterable[str] = (),
         keep_credentials: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         """``allowed_hosts``: Host names answered besides ``127.0.0.1``, ``localhost``, ``[::1]``
         and ``host`` (any other Host header gets a 421, a guard against DNS rebinding).
         ``keep_credentials``: keep ``Authorization`` / ``api-key`` unmasked in ``requests``
-        (``GET /__fake/requests`` masks them always)."""
+        (``GET /__fake/requests`` masks them always). ``limits``: the server's request-size,
+        connection and deadline limits (``pytest_openai_fake.Limits``; the defaults when None)."""
         self.provider = get_provider(provider)
         self.app = FakeApp(self.provider, allowed_hosts=allowed_hosts, keep_credentials=keep_credentials)
-        self._server = ServerThread(self.app, host=host, port=port)
+        self._server = ServerThread(self.app, host=host, port=port, **dataclasses.asdict(limits or Limits()))
         self._http_client: httpx2.Client | None = None
         #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
         self.unused_replies = "fail"

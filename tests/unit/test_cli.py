@@ -130,3 +130,14 @@ def test_allow_host_is_answered():
         assert refused.status_code == 421 and refused.json()["error"]["code"] == "host_not_allowed"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_max_request_body_must_be_positive(capsys):
+    import pytest as _pytest
+
+    from pytest_openai_fake.__main__ import main
+
+    with _pytest.raises(SystemExit) as exc:
+        main(["--max-request-body", "0", "--port", "0"])
+    assert exc.value.code == 2
+    assert "--max-request-body" in capsys.readouterr().err
