@@ -11,7 +11,6 @@ Usable without pytest::
 from __future__ import annotations
 
 import dataclasses
-
 import ssl
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Pattern

@@ -335,10 +335,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     __tracebackhide__ = True
     if item.get_closest_marker(MARKER) is None:
         return
+    import warnings
+
     from .app import routes_of
     from .scripting import Scripts
-
-    import warnings
 
     failure = None
     for mark in item.iter_markers(MARKER):
