@@ -39,6 +39,12 @@ Limits (``Limits``; every one is a ``ServerThread`` keyword argument):
 * Framing (RFC 9112 6): ``Content-Length`` together with ``Transfer-Encoding`` is a 400;
   ``chunked`` must be the final coding, applied once (else 400); any other transfer coding is
   a 501, never passed through still encoded. Every such error closes the connection.
+* Request heads (RFC 9112 2-5): up to 8 empty lines before the request line are ignored; a
+  head cut off by EOF is dropped unanswered (the client is gone) and never reaches the app.
+  Header names must be tokens, values may not hold NUL or a bare CR, and there is no white
+  space before the colon and no obsolete line folding; an HTTP/1.1 request needs exactly one
+  valid ``Host`` (HTTP/1.0 may omit it, but not repeat it). Each is a 400 and closes the
+  connection; a header line over 64 KiB or over 100 header lines is a 431, a longer request line a 414.
 * Connections: at most ``max_connections`` (256) are served at once. Beyond that the server
   stops accepting: new connections wait in the listen backlog (1024) until a slot frees, and
   the longest-idle keep-alive connection, if any, is closed to make room. (Waiting, not a
@@ -85,6 +91,7 @@ import io
 import json
 import logging
 import math
+import re
 import select
 import selectors
 import socket
@@ -132,10 +139,22 @@ MAX_CHUNKS = 1_000_000
 MAX_TRAILERS = 100
 MAX_HEADERS = 100
 MAX_HEADER_LINE = 65536
+# Empty lines ignored before a request line (RFC 9112 2.2: a server SHOULD ignore at least one).
+MAX_EMPTY_LINES = 8
 
 _NO_BODY_STATUSES = frozenset({204, 304})
 _HOP_BY_HOP = frozenset({"connection", "transfer-encoding", "keep-alive"})
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
+# A field line (RFC 9112 5): a token name (RFC 9110 5.6.2), a colon, a value without NUL or a bare
+# CR (RFC 9110 5.5: reject, or replace them with SP; we reject), then CRLF or a bare LF (RFC 9112 2.2).
+# Linear: the value is one greedy run of allowed bytes, with no overlapping group after it.
+_FIELD_LINE = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00\r\n]*\r?\n"
+_FIELD_LINES = re.compile(rb"(?:%b)*\Z" % _FIELD_LINE)  # a whole head, checked in one call
+_FIELD_LINE_RE = re.compile(_FIELD_LINE + rb"\Z")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2); empty is allowed (no authority).
+_HOST = re.compile(r"(?:\[[0-9A-Za-z:.]+\]|[-A-Za-z0-9._~!$&'()*+,;=%]*)(?::[0-9]*)?\Z")
+_EMPTY_LINES = (b"\r\n", b"\n")
 _LINGER_RESET = struct.pack("ii", 1, 0)
 _DISCONNECTS = (ConnectionError, TimeoutError)
 
@@ -693,12 +712,17 @@ class _Handler(WSGIRequestHandler):
         if reader.keep_alive_idle:
             self.server.connection_idle()  # after the phase is set, so the accept loop cannot miss it
         try:
-            self.raw_requestline = self.rfile.readline(65537)
-            if len(self.raw_requestline) > 65536:
+            line = self.rfile.readline(65537)
+            for _ in range(MAX_EMPTY_LINES):  # RFC 9112 2.2: ignore empty lines before the request line
+                if line not in _EMPTY_LINES:
+                    break
+                line = self.rfile.readline(65537)
+            self.raw_requestline = line
+            if len(line) > 65536:
                 self.requestline = self.command = ""
                 self.send_error(414)
                 return
-            if not self.raw_requestline:
+            if not line.endswith(b"\n"):  # EOF before the line ended: the client went away
                 self.close_connection = True
                 return
             if not self.parse_request():
@@ -973,7 +997,8 @@ class _Handler(WSGIRequestHandler):
 
         The stdlib runs request headers through the ``email`` package's feed parser, which
         costs ~100 µs a request; the server shares the GIL with the test calling it, so that
-        time is added to every call. Headers here are read line by line into the same
+        time is added to every call. Headers here are read line by line, checked in one
+        regular-expression call for the whole head, and stored in the same
         ``http.client.HTTPMessage`` type (werkzeug's ``make_environ`` reads ``items()``).
         """
         self.command = None
@@ -982,8 +1007,6 @@ class _Handler(WSGIRequestHandler):
         requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         self.requestline = requestline
         words = requestline.split()
-        if not words:
-            return False
         if len(words) != 3:
             self.send_error(400, f"Bad request syntax ({requestline!r})")
             return False
@@ -999,24 +1022,39 @@ class _Handler(WSGIRequestHandler):
         self.request_version = version
         self.command = command
         self.path = "/" + path.lstrip("/") if path.startswith("//") else path
-        headers = http.client.HTTPMessage()
+        lines: list[bytes] = []
         for _ in range(MAX_HEADERS + 1):
             line = self.rfile.readline(MAX_HEADER_LINE + 1)
             if len(line) > MAX_HEADER_LINE:
                 self.send_error(431, "Line too long")
                 return False
-            if line in (b"\r\n", b"\n", b""):
+            if line in _EMPTY_LINES:
                 break
-            text = line.decode("iso-8859-1")
-            name, colon, value = text.partition(":")
-            # RFC 9112 5.2: a server may reject obsolete line folding (a line starting with
-            # white space) with a 400, as it does a line without a name.
-            if not colon or not name or name != name.strip():
-                self.send_error(400, f"Bad header line ({text.strip()!r})")
+            if not line:  # EOF inside the head: the client went away, nobody reads an answer
+                self.close_connection = True
                 return False
-            headers[name] = value.strip()
+            lines.append(line)
         else:
             self.send_error(431, "Too many headers")
+            return False
+        if not _FIELD_LINES.match(b"".join(lines)):
+            self.send_error(400, _bad_field_line(lines))
+            return False
+        headers = http.client.HTTPMessage()
+        hosts: list[str] = []
+        for line in lines:
+            name, _, value = str(line, "iso-8859-1").partition(":")
+            value = value.strip(" \t\r\n")  # OWS is SP and HTAB (RFC 9110 5.6.3); CR/LF only end the line
+            if len(name) == 4 and name.lower() == "host":
+                hosts.append(value)
+            headers[name] = value
+        # RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, for more than one Host, and
+        # for an invalid one (an HTTP/1.0 request may omit it).
+        if len(hosts) > 1 or (not hosts and self._http11):
+            self.send_error(400, "More than one Host header" if hosts else "Missing Host header (required in HTTP/1.1)")
+            return False
+        if hosts and not _HOST.match(hosts[0]):
+            self.send_error(400, f"Invalid Host header ({hosts[0]!r})")
             return False
         self.headers = headers
         connection = headers.get("Connection", "").lower()
@@ -1035,6 +1073,20 @@ class _Handler(WSGIRequestHandler):
         if not hasattr(self, "request_version") or not self.request_version:
             self.request_version = "HTTP/1.0"
         self._send_error_json(code, message or _reason(code))
+
+
+def _bad_field_line(lines: list[bytes]) -> str:
+    """Why a head is refused (400): the message for its first line ``_FIELD_LINE`` rejects."""
+    line = next(line for line in lines if not _FIELD_LINE_RE.match(line))
+    text = line.decode("iso-8859-1").removesuffix("\n").removesuffix("\r")
+    name, colon, _ = text.partition(":")
+    # RFC 9112 5.1/5.2: no white space before the colon; obsolete line folding (a line starting
+    # with white space) may be rejected with a 400, as is a line without a name.
+    if not colon or not name or name != name.strip(" \t"):
+        return f"Bad header line ({text.strip()!r})"
+    if not _TOKEN.match(name):
+        return f"Invalid header name ({name!r})"
+    return f"Invalid character in the value of header {name!r} (NUL or CR)"
 
 
 def _read_chunked(rfile: io.BufferedReader, reader: _Reader, limit: int) -> tuple[io.BytesIO, int]:

@@ -452,7 +452,7 @@ def test_malformed_chunked_body_gets_400_and_close(serve: Callable[[WSGIApp], Se
         (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", b"505"),
         (b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", b"400"),
         (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", b"400"),
-        (b"GET / HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n", b"431"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n", b"431"),
     ],
 )
 def test_malformed_request_heads_get_a_json_error_and_close(
@@ -1044,6 +1044,150 @@ def test_transfer_encoding_in_http10_is_refused(serve: Serve) -> None:
 
     assert status.split(b" ")[1] == b"400"
     assert "HTTP/1.0" in assert_envelope(body)
+
+
+# -- request heads (RFC 9112 2-5) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "partial_head",
+    [
+        b"POS",
+        b"POST / HTTP/1.1",
+        b"POST / HTTP/1.1\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-",
+        b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n",
+        b"\r\nGET / HTTP/1.1\r\nHost: x\r",
+    ],
+)
+def test_a_request_head_cut_off_by_eof_is_dropped_unanswered(serve: Serve, partial_head: bytes) -> None:
+    app = CountingApp()
+    server = serve(app)
+
+    with raw_request(server.port, partial_head) as sock:
+        sock.shutdown(socket.SHUT_WR)  # EOF: the client is gone before its head ended
+        data = read_until_closed(sock)
+
+    assert data == b"", "nobody is there to read an answer"
+    assert app.calls == 0, "a half request must not reach the app"
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (b"GET / HTTP/1.1\r\n", "Missing Host header"),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n", "More than one Host header"),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nhost: b\r\n", "More than one Host header"),
+        (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n", "More than one Host header"),
+        (b"GET / HTTP/1.1\r\nHost: a b\r\n", "Invalid Host header"),
+        (b"GET / HTTP/1.1\r\nHost: a/b\r\n", "Invalid Host header"),
+        (b"GET / HTTP/1.1\r\nHost: a:80x\r\n", "Invalid Host header"),
+        (b"GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n", "Invalid Host header"),
+    ],
+)
+def test_a_missing_repeated_or_invalid_host_is_a_400(serve: Serve, head: bytes, message: str) -> None:
+    app = CountingApp()
+    server = serve(app)
+
+    with raw_request(server.port, head + b"\r\n") as sock:
+        status, _, body = read_response_and_close(sock)
+
+    assert status.split(b" ")[1] == b"400"
+    assert message in assert_envelope(body)
+    assert app.calls == 0
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET / HTTP/1.0\r\n",  # HTTP/1.0 may omit Host
+        b"GET / HTTP/1.1\r\nHost:\r\n",  # empty: a target URI without authority
+        b"GET / HTTP/1.1\r\nHOST: 127.0.0.1:8080\r\n",
+        b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n",
+        b"GET / HTTP/1.1\r\nHost: api.openai.com\r\n",
+    ],
+)
+def test_valid_host_headers_are_served(serve: Serve, head: bytes) -> None:
+    app = CountingApp()
+    server = serve(app)
+
+    with raw_request(server.port, head + b"Connection: close\r\n\r\n") as sock:
+        data = read_until_closed(sock)
+
+    assert data.startswith(b"HTTP/1.1 200")
+    assert app.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("field_line", "message"),
+    [
+        (b"X-A\x00b: 1", "Invalid header name"),
+        ("X-T\u00e9st: v".encode(), "Invalid header name"),
+        (b"X-A/b: 1", "Invalid header name"),
+        (b"X-A : 1", "Bad header line"),
+        (b"X-A: a\x00b", "Invalid character in the value of header 'X-A'"),
+        (b"X-A: a\rb", "Invalid character in the value of header 'X-A'"),
+        (b"X-A: a\r", "Invalid character in the value of header 'X-A'"),
+    ],
+)
+def test_invalid_header_names_and_values_are_a_400(serve: Serve, field_line: bytes, message: str) -> None:
+    app = CountingApp()
+    server = serve(app)
+
+    with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + field_line + b"\r\n\r\n") as sock:
+        status, _, body = read_response_and_close(sock)
+
+    assert status.split(b" ")[1] == b"400"
+    assert message in assert_envelope(body)
+    assert app.calls == 0
+
+
+def test_header_values_keep_obs_text_and_lose_surrounding_white_space(serve: Serve) -> None:
+    seen: dict[str, str] = {}
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        seen.update({k: v for k, v in environ.items() if k.startswith("HTTP_")})
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server = serve(app)
+    request = "GET / HTTP/1.1\r\nHost: x\r\nX-Text: \t caf\u00e9 \xa0\t \r\nX-Empty:\r\n\r\n".encode()
+    with raw_request(server.port, request) as sock:
+        status, _, _ = read_one_response(sock)
+
+    assert status.startswith(b"HTTP/1.1 200")
+    # Only SP and HTAB are optional white space (RFC 9110 5.6.3); obs-text arrives as latin-1 (PEP 3333).
+    assert seen["HTTP_X_TEXT"] == "caf\u00e9 \xa0".encode().decode("latin-1")
+    assert seen["HTTP_X_EMPTY"] == ""
+
+
+@pytest.mark.parametrize("empty_lines", [b"\r\n", b"\n", b"\r\n" * 8])
+def test_empty_lines_before_the_request_line_are_ignored(serve: Serve, empty_lines: bytes) -> None:
+    app = CountingApp()
+    server = serve(app)
+
+    with raw_request(server.port, empty_lines + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        status, headers, _ = read_one_response(sock)
+        # A client that ends a body with an extra CRLF (RFC 9112 2.2) keeps its connection.
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        second, _, _ = read_one_response(sock)
+        third, _, _ = read_one_response(sock)
+
+    assert [status[:12], second[:12], third[:12]] == [b"HTTP/1.1 200"] * 3
+    assert "connection" not in headers
+    assert app.calls == 3
+
+
+def test_too_many_empty_lines_before_the_request_line_are_a_400(serve: Serve) -> None:
+    app = CountingApp()
+    server = serve(app)
+
+    with raw_request(server.port, b"\r\n" * 9 + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+        data = read_until_closed(sock)
+
+    assert data.startswith(b"HTTP/1.1 400")
+    assert_envelope(json.loads(data.partition(b"\r\n\r\n")[2]))
+    assert app.calls == 0
 
 
 # -- deadlines ------------------------------------------------------------------------------------
