@@ -45,6 +45,9 @@ class Route:
     replies: frozenset[str] = frozenset()
     streams: bool = False
     response: type | None = None
+    #: A route of the generic layer (``resources/generic.py``): a hand-written route for the same
+    #: endpoint, or the same method and path, wins over it.
+    generic: bool = False
 
 
 class Resource:
@@ -85,12 +88,35 @@ def build_map(
         for route in resource.routes
         if wanted is None or route.endpoint in wanted
     }
+    routes = _without_shadowed(routes)
     rules: list[Any] = []
     for prefix in (base_path, *mounts):
         mounted = [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in routes.values()]
         rules.extend([Submount(prefix, mounted)] if prefix else mounted)
     url_map = Map(rules, strict_slashes=False, merge_slashes=False)
     return url_map, routes
+
+
+def _without_shadowed(routes: dict[str, Route]) -> dict[str, Route]:
+    """Drop each generic route whose method and path a hand-written route (or an earlier generic
+    one: ``beta.chat.completions.create`` after ``chat.completions.create``) already serves."""
+    if not any(route.generic for route in routes.values()):
+        return routes
+    taken = {(r.method, _shape(r.path)) for r in routes.values() if not r.generic}
+    kept: dict[str, Route] = {}
+    for name, route in routes.items():
+        if route.generic:
+            shape = (route.method, _shape(route.path))
+            if shape in taken:
+                continue
+            taken.add(shape)
+        kept[name] = route
+    return kept
+
+
+def _shape(path: str) -> str:
+    """A rule's path with its variables blanked: ``/models/<path:model>`` -> ``/models/<>``."""
+    return re.sub(r"<[^>]*>", "<>", path)
 
 
 class FakeRequest(Request):
