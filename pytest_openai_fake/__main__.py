@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(PROVIDERS),
         help="which API to emulate (default: %(default)s)",
     )
+    parser.add_argument(
+        "--lenient-ids",
+        action="store_true",
+        help="answer an id the fake never created as if it existed (a generated object with that id) instead of 404",
+    )
     parser.add_argument("--version", action="version", version=f"pytest-openai-fake {__version__}")
     return parser
 
@@ -46,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     port = PROVIDERS[args.provider].default_port if args.port is None else args.port
-    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider)
+    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, lenient_ids=args.lenient_ids)
     try:
         fake.start()
     except PortInUseError:

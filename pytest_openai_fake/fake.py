@@ -39,9 +39,11 @@ class FakeOpenAI:
     needs (``http://127.0.0.1:<port>/v1``); ``url`` is the server root.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, provider: str = "openai") -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, provider: str = "openai", lenient_ids: bool = False) -> None:
         self.provider = get_provider(provider)
         self.app = FakeApp(self.provider)
+        if lenient_ids:  # kept across resets: the stateless mode of ``python -m pytest_openai_fake --lenient-ids``
+            self.app.state.lenient_ids_default = self.app.state.lenient_ids = True
         self._server = ServerThread(self.app, host=host, port=port)
         self._http_client: httpx2.Client | None = None
         #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
@@ -113,6 +115,7 @@ class FakeOpenAI:
         problems: str | None = None,
         deployments: Mapping[str, str] | None = None,
         unused_replies: str | None = None,
+        lenient_ids: bool | None = None,
         strict: bool | None = None,
     ) -> None:
         """Per-test settings, as the ``openai_fake`` marker applies them.
@@ -124,7 +127,9 @@ class FakeOpenAI:
         without any, every catalog model is a deployment of its own name. ``unused_replies``:
         ``"fail"`` (the default: ``once`` replies a passing test leaves unused fail it at teardown,
         under the pytest plugin) or ``"ignore"``. ``strict=True/False`` is the deprecated spelling
-        of ``problems="fail"/"ignore"``.
+        of ``problems="fail"/"ignore"``. ``lenient_ids=True``: an id the fake never created answers
+        as if it existed (a generated object with that id) instead of the API's 404, for the
+        endpoints of the generic layer: the stateless mode for SDK-level sanity checks.
         """
         __tracebackhide__ = True
         if strict is not None:
@@ -145,6 +150,8 @@ class FakeOpenAI:
                 self.app.strict = problems == "fail"  # FakeApp's flag: problems fail the test
             if deployments is not None:
                 self.app.state.deployments.update(deployments)
+            if lenient_ids is not None:
+                self.app.state.lenient_ids = bool(lenient_ids)
 
     # -- scripting -----------------------------------------------------------------------------
 

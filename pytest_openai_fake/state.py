@@ -246,6 +246,9 @@ class Collection:
 class Store:
     """All stored objects of one fake. ``reset()`` rebuilds every family from scratch."""
 
+    #: What ``lenient_ids`` is after a reset (``FakeOpenAI(lenient_ids=True)``, ``--lenient-ids``).
+    lenient_ids_default = False
+
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
         self.reset()
@@ -271,6 +274,6 @@ class Store:
         self.collections: dict[tuple[str, tuple[str, ...]], Collection] = {}
         #: ``lenient_ids``: an id the fake never created answers as a generated object with that
         #: id instead of 404 (``@pytest.mark.openai_fake(lenient_ids=True)``, ``--lenient-ids``).
-        self.lenient_ids = False
+        self.lenient_ids = self.lenient_ids_default
         #: name -> Blob, served without auth at ``/__fake/blobs/<name>`` (image URLs point here).
         self.blobs: dict[str, Blob] = {}

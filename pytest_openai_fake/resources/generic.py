@@ -177,7 +177,7 @@ def _prefixes(path: str) -> list[str]:
 def answer(ctx: Ctx, method: SdkMethod, values: dict[str, str]) -> Any:
     types = method.types()
     body = _validated_body(ctx, method, types)
-    query = _validated_query(ctx, types.query)
+    query = _validated_query(ctx, types.query, shared=types.query in (types.body, types.body_alt) or not params.is_typeddict(types.query))
     op = operation_of(method)
     stored = _decide(ctx, method, op, body, query, values)
     return _render(ctx, method, types, op, stored, body, values)
@@ -193,7 +193,6 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any) -> dict[str, Any]:
         files = {key: True for key in ctx.request.files}
         params_type = types.body_for(body)
         if params_type is not None:
-            _coerce_form(body, params_type)
             for key in params.param_names(params_type):
                 wire = key
                 if _is_file(params_type, wire):
@@ -203,6 +202,7 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any) -> dict[str, Any]:
                         body[wire] = _FILE
             for key in files:
                 body.setdefault(key.removesuffix("[]"), _FILE)
+            _coerce_form(body, params_type)
             ctx.validate(body, params_type)
         return body
     body = ctx.json() if method.method != "GET" else {}
@@ -218,7 +218,10 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any) -> dict[str, Any]:
 _FILE = object()
 
 
-def _validated_query(ctx: Ctx, query_type: type | None) -> dict[str, Any]:
+def _validated_query(ctx: Ctx, query_type: Any, *, shared: bool = False) -> dict[str, Any]:
+    """The query string, read as the params type's values and validated. ``shared``: the SDK
+    types the query with the body's params type (``include`` of ``runs.create``): only the keys
+    sent are checked, against the first member that names them."""
     query: dict[str, Any] = {}
     for key in ctx.request.args:
         values = ctx.request.args.getlist(key)
@@ -229,9 +232,23 @@ def _validated_query(ctx: Ctx, query_type: type | None) -> dict[str, Any]:
             query.setdefault(name, {})[rest.rstrip("]")] = values[-1]
         else:
             query[key] = values if len(values) > 1 else values[0]
-    if query_type is not None:
-        _coerce_form(query, query_type)
-        ctx.validate(query, query_type)
+    if query_type is None:
+        return query
+    if shared:
+        members = [m for m in getattr(query_type, "__args__", (query_type,)) if params.is_typeddict(m)]
+        for key in list(query):
+            member = next((m for m in members if key in params.param_names(m)), None)
+            if member is None:
+                if ctx.provider.reject_unknown_params:
+                    raise errors.unknown_parameter(key)
+                continue
+            _coerce_form(query, member)
+            problem = params._problem(query[key], params._fields(member)[0][key], key)
+            if problem is not None:
+                raise problem
+        return query
+    _coerce_form(query, query_type)
+    ctx.validate(query, query_type)
     return query
 
 
@@ -246,6 +263,8 @@ def _coerce_form(data: dict[str, Any], params_type: type) -> None:
 
 
 def _coerce(value: Any, tp: Any) -> Any:
+    if value is _FILE:
+        return value
     if isinstance(value, list):
         kind, payload = params._kind(tp)
         if kind == "array":
@@ -370,7 +389,7 @@ def _render(ctx: Ctx, method: SdkMethod, types: Any, op: Operation, decided: Dec
         return Response(b"", status=200, content_type="application/json")
     seed = digest(method.endpoint, values, _json_safe(body), ctx.ids.next("gen_") if op.kind == "create" else "")
     if op.kind == "create":
-        row = _instance(model, seed, body, ctx, new_id=True)
+        row = _instance(model, seed, body, ctx, new_id=True, noun=_noun(op.collection) if op.collection else None)
         if op.collection is not None and "id" in row:
             _collection(ctx, op.collection, values).add(row)
         return row
@@ -415,7 +434,7 @@ def _content(method: SdkMethod, values: dict[str, str]) -> bytes:
 
 
 def _page(ctx: Ctx, method: SdkMethod, types: Any, op: Operation, values: dict[str, str]) -> dict[str, Any]:
-    query = _validated_query(ctx, None) if types.query is None else {k: v for k, v in _validated_query(ctx, types.query).items()}
+    query = _validated_query(ctx, types.query if params.is_typeddict(types.query) else None)
     collection = _collection(ctx, op.collection or method.path, values)
     order = query.get("order") if query.get("order") in ("asc", "desc") else "desc"
     limit = query.get("limit") if isinstance(query.get("limit"), int) else None
@@ -513,20 +532,23 @@ def _object_kind(model: Any) -> str | None:
     return values[0] if values and isinstance(values[0], str) else None
 
 
-def _prefix(model: Any, ctx: Ctx) -> str:
+def _prefix(model: Any, noun: str | None) -> str:
+    """The id prefix: by the model's ``object`` literal, else by the collection's noun."""
     kind = _object_kind(model)
-    if kind is None:
-        return "obj_"
-    return ID_PREFIXES.get(kind) or kind.rpartition(".")[2] + "_"
+    if kind is not None:
+        return ID_PREFIXES.get(kind) or kind.rpartition(".")[2] + "_"
+    if noun is not None:
+        return ID_PREFIXES.get(noun) or noun + "_"
+    return "obj_"
 
 
-def _instance(model: Any, seed: bytes, body: dict[str, Any], ctx: Ctx, *, new_id: bool) -> dict[str, Any]:
+def _instance(model: Any, seed: bytes, body: dict[str, Any], ctx: Ctx, *, new_id: bool, noun: str | None = None) -> dict[str, Any]:
     instance = generate_instance(_schema(model), seed)
     if not isinstance(instance, dict):
         return instance
     properties = _properties(model)
     if new_id and "id" in properties and isinstance(instance.get("id"), str):
-        instance["id"] = ctx.ids.next(_prefix(model, ctx))
+        instance["id"] = ctx.ids.next(_prefix(model, noun))
     _set_timestamps(instance, ctx)
     if "status" in properties:
         allowed = _literal_values(model, "status")
