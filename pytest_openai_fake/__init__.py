@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .errors import OpenAIError
     from .fake import FAKE_API_KEY, FakeOpenAI
     from .guard import NetworkBlockedError, NetworkGuard
+    from .server import Limits
     from .scripting import (
         DEFAULT,
         Reply,
@@ -49,6 +50,7 @@ _LAZY = {
     "FakeOpenAI": "fake",
     "NetworkBlockedError": "guard",
     "NetworkGuard": "guard",
+    "Limits": "server",
     **dict.fromkeys(
         (
             "DEFAULT",
@@ -79,6 +81,7 @@ __all__ = [
     "DEFAULT",
     "FAKE_API_KEY",
     "FakeOpenAI",
+    "Limits",
     "NetworkBlockedError",
     "NetworkGuard",
     "OpenAIError",

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
 from typing import Sequence
 
 from . import __version__
+from .app import TOOL_ROUTES
 from .fake import FakeOpenAI
 from .providers import PROVIDERS
-from .server import PortInUseError
+from .server import Limits, PortInUseError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    tools = "\n".join(f"  {method:<7} {path.replace('<path:name>', '<name>'):<26} {what}" for method, path, _, what in TOOL_ROUTES)
     parser = argparse.ArgumentParser(
         prog="python -m pytest_openai_fake",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Serve pytest-openai-fake, a deterministic in-memory fake of the OpenAI API, until "
-            "interrupted (Ctrl-C or SIGTERM). Point any OpenAI client at the printed base URL with "
-            "any API key. Tools: GET /health, GET / (service metadata), GET or DELETE "
-            "/__fake/requests (the request log), POST /__fake/reset (forget everything)."
+            "Serve pytest-openai-fake, a deterministic in-memory fake of the OpenAI API, until\n"
+            "interrupted (Ctrl-C or SIGTERM). Point any OpenAI client at the printed base URL with\n"
+            "any API key."
+        ),
+        epilog=(
+            "tool endpoints (no auth, not captured, no CORS; Host must be a loopback name, the\n"
+            "bound host or an --allow-host name):\n" + tools
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
@@ -42,16 +49,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--lenient-ids",
         action="store_true",
-        help="answer an id the fake never created as if it existed (a generated object with that id) instead of 404",
+        help="answer an id the fake never created as if it existed (a generated object with that id) instead of 404"
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host header is NAME (repeatable); by default only "
+        "127.0.0.1, localhost, [::1] and the --host address are answered (a guard against DNS rebinding)",
+    )
+    parser.add_argument(
+        "--max-request-body",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="largest request body answered; a larger one gets the 413 error envelope before it is read "
+        "(default: 512 MiB)",
     )
     parser.add_argument("--version", action="version", version=f"pytest-openai-fake {__version__}")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     port = PROVIDERS[args.provider].default_port if args.port is None else args.port
-    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, lenient_ids=args.lenient_ids)
+    try:
+        limits = None if args.max_request_body is None else Limits(max_request_body=args.max_request_body)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"--max-request-body: {exc}")
+    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, allowed_hosts=args.allow_host, limits=limits, lenient_ids=args.lenient_ids)
     try:
         fake.start()
     except PortInUseError:
@@ -74,4 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Nothing is left to clean up: skip the collector's pass over every imported module at exit
+    # (~0.4 s of the openai package's objects), so the process ends within 0.5 s of SIGTERM.
+    gc.freeze()
+    sys.exit(code)

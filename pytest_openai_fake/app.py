@@ -1,9 +1,14 @@
 """The WSGI application: one Map from every resource, auth, dispatch under a lock, capture.
 
 Requests under the provider's base path (``/v1``) are API calls: they are authenticated,
-dispatched to a resource handler under one ``RLock`` and captured in the request log. A few
-paths outside it serve tools: ``/``, ``/health``, ``/__fake/requests``, ``/__fake/reset``
-(and the same under ``/__parlel/`` for suites written against the parlel emulator).
+dispatched to a resource handler and captured in the request log. Handlers run concurrently; one
+``RLock`` guards the shared state: a handler holds it from its first use of the store
+(``Ctx.state``) until it returns, scripts are chosen under it, and the log is appended under it
+(so log order is commit order). Each call carries its test's ``cancel`` event: a call that
+outlives its test (a ``reset()`` came first) writes nothing into the next test. A few paths
+outside the base path serve tools (``TOOL_ROUTES``): ``/``, ``/health``, ``/__fake/*`` (and
+``/__parlel/*`` in the parlel emulator's shapes). They send no CORS headers, and every request
+whose ``Host`` is not a loopback name, the bound address or an allowed name gets a 421.
 
 Problems that mean the fake (or the test) is wrong, not the client, are kept in
 ``problems``: an exception inside a handler, a request no route matches. The pytest plugin
@@ -19,12 +24,13 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import ValidationError
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Response
 
 from . import __version__, errors
@@ -32,7 +38,7 @@ from .capture import CapturedRequest, CapturedResponse, RequestLog, headers_from
 from .determinism import Clock, IdSequence
 from .providers import Provider, get_provider
 from .resources import ALL_RESOURCES
-from .routing import Ctx, FakeRequest, Resource, Route, build_map
+from .routing import Ctx, FakeRequest, Resource, Route, bound_root, build_map
 from .scripting import (
     DEFAULT,
     NOTHING_CHOSEN,
@@ -52,10 +58,10 @@ from .scripting import (
     to_outcome,
     unlocked,
 )
-from .state import Store
+from .state import SharedIds, Store
 from .streaming import DONE, error_frame
 
-__all__ = ["FakeApp", "Problem", "Reply", "routes_of"]
+__all__ = ["TOOL_ROUTES", "FakeApp", "Problem", "Reply", "mask_credential", "routes_of"]
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -64,6 +70,28 @@ CORS_HEADERS = {
     "Access-Control-Expose-Headers": "*",
     "Access-Control-Max-Age": "86400",
 }
+
+
+#: The tool routes outside the API (no auth, not captured, no CORS): method, path, handler name,
+#: what it does. ``python -m pytest_openai_fake --help`` lists them from here.
+TOOL_ROUTES: tuple[tuple[str, str, str, str], ...] = (
+    ("GET", "/health", "health", 'liveness: {"status": "ok"}'),
+    ("GET", "/", "index", "service metadata: version, provider, base_url, endpoints"),
+    ("GET", "/__fake/requests", "list_requests", "the request log (credentials masked)"),
+    ("DELETE", "/__fake/requests", "clear_requests", "empty the request log"),
+    ("POST", "/__fake/reset", "reset", "forget everything: state, log, scripts, clock, ids"),
+    ("GET", "/__fake/scripts", "list_scripts", "installed scripts, replies as JSON"),
+    ("POST", "/__fake/scripts", "add_script", "install a script from JSON"),
+    ("DELETE", "/__fake/scripts", "clear_scripts", "remove every script"),
+    ("GET", "/__fake/blobs/<path:name>", "blob", "bytes a reply points to (image urls)"),
+    # The parlel emulator's inspection routes, in its shapes (its docs/openai.md).
+    ("GET", "/__parlel/requests", "parlel_list_requests", 'the request log as parlel serves it: {"requests", "count"}'),
+    ("DELETE", "/__parlel/requests", "parlel_clear_requests", "empty the request log"),
+    ("POST", "/__parlel/reset", "parlel_reset", "forget everything"),
+    ("GET", "/__parlel/scripts", "list_scripts", "as /__fake/scripts"),
+    ("POST", "/__parlel/scripts", "add_script", "as /__fake/scripts"),
+    ("DELETE", "/__parlel/scripts", "clear_scripts", "as /__fake/scripts"),
+)
 
 
 @dataclass(frozen=True)
@@ -81,12 +109,23 @@ class Problem:
 class FakeApp:
     """The fake OpenAI API as a WSGI callable. Thread-safe; ``reset()`` empties it."""
 
-    def __init__(self, provider: Provider, resources: Iterable[Resource] = ALL_RESOURCES) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        resources: Iterable[Resource] = ALL_RESOURCES,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        keep_credentials: bool = False,
+    ) -> None:
         self.provider = provider
+        #: Host names answered besides loopback and the bound address (see ``_host_allowed``).
+        self.allowed_hosts = frozenset(_host_name(h) for h in allowed_hosts)
+        #: Keep ``Authorization`` / ``api-key`` in the Python request log (the HTTP log masks always).
+        self.keep_credentials = keep_credentials
         self.lock = threading.RLock()
         self.state = Store(provider)
         self.clock = Clock()
-        self.ids = IdSequence()
+        self.ids: IdSequence = SharedIds()
         self.requests = RequestLog()
         self.problems: list[Problem] = []
         self.strict = True
@@ -94,6 +133,7 @@ class FakeApp:
             [*resources, *provider.resources], provider.base_path, provider.mounts, provider.endpoints
         )
         self._key_headers = tuple("HTTP_" + h.upper().replace("-", "_") for h in provider.key_headers)
+        self._secret_headers = frozenset({"authorization", *(h.lower() for h in provider.key_headers)})
         self.scripts = Scripts(self.routes, self.lock)
         # Set when the test ends (reset) or the server stops: every scripted delay ends early.
         self._cancel = threading.Event()
@@ -101,31 +141,10 @@ class FakeApp:
         # Bound once: the API ignores the Host header, and binding per request costs ~50 µs.
         self._adapter = self.url_map.bind("fake.invalid")
         self._tools = Map(
-            [Rule(path, endpoint=name, methods=[method]) for prefix in ("/__fake", "/__parlel") for method, path, name in (
-                ("GET", f"{prefix}/requests", "list_requests"),
-                ("DELETE", f"{prefix}/requests", "clear_requests"),
-                ("POST", f"{prefix}/reset", "reset"),
-                ("GET", f"{prefix}/scripts", "list_scripts"),
-                ("POST", f"{prefix}/scripts", "add_script"),
-                ("DELETE", f"{prefix}/scripts", "clear_scripts"),
-            )]
-            + [
-                Rule("/__fake/blobs/<path:name>", endpoint="blob", methods=["GET"]),
-                Rule("/health", endpoint="health", methods=["GET"]),
-                Rule("/", endpoint="index", methods=["GET"]),
-            ],
+            [Rule(path, endpoint=name, methods=[method]) for method, path, name, _ in TOOL_ROUTES],
             strict_slashes=False,
+            merge_slashes=False,  # ``/__fake//requests`` is a 404, as ``/v1//models`` is, not a redirect
         )
-        self._tool_handlers: dict[str, Callable[[FakeRequest], Any]] = {
-            "list_requests": lambda _: {"object": "list", "data": [r.to_dict() for r in self.requests]},
-            "clear_requests": self._clear_requests,
-            "reset": self._reset_over_http,
-            "list_scripts": lambda _: {"object": "list", "data": [sc.describe() for sc in self.scripts]},
-            "add_script": self._add_script,
-            "clear_scripts": self._clear_scripts,
-            "health": lambda _: {"status": "ok"},
-            "index": self._index,
-        }
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -134,7 +153,9 @@ class FakeApp:
         with self.lock:
             self.state.reset()
             self.clock.reset()
-            self.ids.reset()
+            # A new sequence, not a reset one: a call still running from the ended test keeps
+            # drawing from the old one and cannot shift the next test's ids.
+            self.ids = SharedIds()
             self.requests.clear()
             self.problems.clear()
             self.scripts.clear()
@@ -160,45 +181,75 @@ class FakeApp:
         return response(environ, start_response)
 
     def dispatch(self, request: FakeRequest) -> Response | Reply:
+        if not self._host_allowed(request.environ):
+            request.get_data(cache=True)  # always read the body, even when we answer early
+            return self._error(errors.OpenAIError(421, HOST_NOT_ALLOWED.format(host=request.environ.get("HTTP_HOST", "")), code="host_not_allowed"))
+        is_api = request.path.startswith(self._api_prefixes)
         if request.method == "OPTIONS":
-            return Reply(204, b"", list(CORS_HEADERS.items()))
-        if not request.path.startswith(self._api_prefixes):
+            # CORS is for the API routes only: a web page must not read the log or reset the fake.
+            return Reply(204, b"", list(CORS_HEADERS.items()) if is_api else [])
+        if not is_api:
             tool = self._match_tool(request)
             if tool is not None:
                 return tool
         started = time.perf_counter()
-        body = request.get_data(cache=True)  # always read the body, even when we answer early
+        request.get_data(cache=True)  # always read the body, even when we answer early
+        # The call runs without the lock: routing, parsing, validation and generation overlap with
+        # other calls. A handler takes the lock when it first touches the store (``Ctx.state``) and
+        # keeps it until it returns; the log is written under it below. ``cancel`` marks this
+        # call's test: once a reset sets it, the call writes nothing into the next test.
         with self.lock:
-            request_id = self.ids.next("req_")
-            cancel = self._cancel  # set by a reset: this call belongs to a test that has ended
-            endpoint, response, script, outcome = self._answer(request, cancel)
-            elapsed_ms = int((time.perf_counter() - started) * 1000)
+            cancel, ids = self._cancel, self.ids
+        problems: list[Problem] = []
+        endpoint, response, script, outcome = self._answer(request, cancel, ids, problems)
+        with self.lock:
+            current = not cancel.is_set()
+            request_id = (self.ids if current else ids).next("req_")
             response.headers.extend(
                 [
                     ("x-request-id", request_id),
-                    ("openai-processing-ms", str(elapsed_ms)),
+                    ("openai-processing-ms", str(int((time.perf_counter() - started) * 1000))),
                     ("openai-version", self.provider.api_version),
                     ("Access-Control-Allow-Origin", "*"),
                 ]
             )
-            captured = CapturedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.args.items()) if request.query_string else {},
-                headers=headers_from_environ(request.environ),
-                body=body,
-                endpoint=endpoint,
-                status=response.status_code,
-                index=len(self.requests),
-                response=CapturedResponse.of(response, outcome),
-                script=script,
-            )
-            self.requests.append(captured)
-            if script is not None:
-                script.calls.append(captured)
+            if current:  # a call that outlived its test is answered, but logged nowhere
+                captured = self._capture(
+                    request, endpoint, response.status_code, len(self.requests),
+                    response=CapturedResponse.of(response, outcome), script=script,
+                )
+                self.requests.append(captured)
+                if script is not None:
+                    script.calls.append(captured)
+                self.problems.extend(problems)
         if outcome is not None:
             return self._perform(response, outcome, cancel)
         return response
+
+    def _capture(
+        self,
+        request: FakeRequest,
+        endpoint: str | None,
+        status: int,
+        index: int,
+        *,
+        response: CapturedResponse | None = None,
+        script: Script | None = None,
+    ) -> CapturedRequest:
+        """The request as the log keeps it (the one place a CapturedRequest is built), with what
+        the fake answered and which script answered it once the call is done."""
+        return CapturedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.args.items()) if request.query_string else {},
+            headers=self._captured_headers(request.environ),
+            body=request.get_data(cache=True),
+            endpoint=endpoint,
+            status=status,
+            index=index,
+            response=response,
+            script=script,
+        )
 
     def _perform(self, response: Response | Reply, outcome: Outcome, cancel: threading.Event) -> Response | Reply:
         """Apply a scripted outcome's timing and transport faults, outside the lock."""
@@ -211,28 +262,47 @@ class FakeApp:
             response.response = _paced(frames, outcome, cancel, getattr(response, "error_event", error_frame))
         return response
 
-    def _answer(self, request: FakeRequest, cancel: threading.Event) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
-        """Route, authenticate, choose a script and run the handler. Called holding the lock,
-        which ``_choose`` releases while user code (``match=``, reply functions) runs."""
+    def _answer(
+        self, request: FakeRequest, cancel: threading.Event, ids: IdSequence, problems: list[Problem]
+    ) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
+        """Route, authenticate, choose a script and run the handler, without the lock: ``_choose``
+        takes it, and the handler's first use of the store does (``_enter``). Problems for the
+        test go to ``problems``, which ``dispatch`` keeps only if the test is still running."""
         try:
             endpoint, values = self._adapter.match(request.path, request.method)
         except NotFound:
-            self._problem("no-route", f"pytest-openai-fake has no route for {request.method} {request.path}")
+            problems.append(Problem("no-route", f"pytest-openai-fake has no route for {request.method} {request.path}"))
             return None, self._error(errors.unknown_url(request.method, request.path)), None, None
         except MethodNotAllowed as exc:
-            self._problem("no-route", f"pytest-openai-fake has no {request.method} route for {request.path}")
+            problems.append(Problem("no-route", f"pytest-openai-fake has no {request.method} route for {request.path}"))
             return None, self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or [])), None, None
         route = self.routes[endpoint]
         script: Script | None = None
         outcome: Outcome | None = None
         chosen = NOTHING_CHOSEN
+        held: list[bool] = []
+        ctx: Ctx | None = None
+
+        def enter() -> None:  # the handler's first use of the store: take the lock until it returns
+            self.lock.acquire()
+            if cancel.is_set():
+                self.lock.release()
+                raise errors.DropConnection("the test ended before this call reached the store")
+            held.append(True)
+
         try:
             self._authenticate(request)
-            ctx = Ctx(request, self.state, self.clock, self.ids, self.provider, endpoint, deployment=values.pop("deployment", None))
+            ctx = Ctx(request, self.state, self.clock, ids, self.provider, endpoint, deployment=values.pop("deployment", None), _enter=enter)
             if self.provider.check is not None:
                 self.provider.check(ctx)
+                if held:  # the check read the store: let go, so that scripts' user code runs unlocked
+                    held.clear()
+                    self.lock.release()
+                    ctx._enter = enter
             if self.scripts:
-                chosen = self._choose(ctx, request, route, cancel)
+                with self.lock:
+                    self._check_current(cancel)
+                    chosen = self._choose(ctx, request, route, cancel)
                 script, outcome = chosen.script, chosen.outcome
             result = self._run(ctx, route, values, outcome)
             if not isinstance(result, (Response, Reply)) and self.provider.decorate is not None:
@@ -247,19 +317,27 @@ class FakeApp:
                 chosen.give_back()
                 return endpoint, self._error(exc), None, None
             return endpoint, self._error(exc), script, outcome
+        except HTTPException as exc:  # werkzeug refused the request itself (e.g. a body it cannot parse)
+            return endpoint, self._error(errors.OpenAIError(exc.code or 400, exc.description or exc.name)), script, None
         except _ScriptFailure as exc:  # the test's script can't be followed: fail the test
-            self._problem("script", f"{request.method} {request.path} ({endpoint}): {exc}", exc.detail)
+            problems.append(Problem("script", f"{request.method} {request.path} ({endpoint}): {exc}", exc.detail))
             return endpoint, self._error(errors.server_error(f"script failed: {exc}")), script, None
         except Exception as exc:  # a bug in the fake: answer 500 and fail the test that caused it
             detail = "".join(traceback.format_exception(exc))
-            self._problem("exception", f"pytest-openai-fake raised while answering {request.method} {request.path} ({endpoint}): {exc!r}", detail)
+            problems.append(Problem("exception", f"pytest-openai-fake raised while answering {request.method} {request.path} ({endpoint}): {exc!r}", detail))
             return endpoint, self._error(errors.server_error(f"{type(exc).__name__}: {exc}")), script, None
+        finally:
+            if ctx is not None:
+                ctx._enter = None  # a use of the store after the handler returned must not lock for good
+            if held:
+                self.lock.release()
         if isinstance(result, (Response, Reply)):
             return endpoint, result, script, outcome
         return endpoint, Reply.json(result), script, outcome
 
     def _choose(self, ctx: Ctx, request: FakeRequest, route: Route, cancel: threading.Event) -> Chosen:
         """The script and outcome for this call (callables called); neither for the default.
+        Called holding the lock.
 
         ``match=`` predicates and reply functions run with the lock released (a slow one holds up
         no other call); the request they get is built under it. If the test ended meanwhile
@@ -270,18 +348,7 @@ class FakeApp:
 
         def captured() -> CapturedRequest:  # built only if a predicate or callable wants it
             if not pending:
-                pending.append(
-                    CapturedRequest(
-                        method=request.method,
-                        path=request.path,
-                        query=dict(request.args.items()) if request.query_string else {},
-                        headers=headers_from_environ(request.environ),
-                        body=request.get_data(cache=True),
-                        endpoint=route.endpoint,
-                        status=0,
-                        index=len(self.requests),
-                    )
-                )
+                pending.append(self._capture(request, route.endpoint, 0, len(self.requests)))
             return pending[0]
 
         try:
@@ -380,9 +447,6 @@ class FakeApp:
         if not credential.strip():
             raise errors.missing_api_key()
 
-    def _problem(self, kind: str, summary: str, detail: str = "") -> None:
-        self.problems.append(Problem(kind, summary, detail))
-
     def _error(self, exc: errors.OpenAIError) -> Reply:
         status, body = exc.code or 500, exc.to_api()
         if self.provider.render_error is not None:
@@ -397,7 +461,7 @@ class FakeApp:
             name, values = adapter.match()
         except MethodNotAllowed as exc:
             return self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or []))
-        except NotFound:
+        except (NotFound, RequestRedirect):
             if request.path.startswith(("/__fake/", "/__parlel/")):
                 return self._error(errors.unknown_url(request.method, request.path))
             return None
@@ -405,10 +469,10 @@ class FakeApp:
         if name == "blob":
             return self._blob(values["name"])
         try:
-            payload = self._tool_handlers[name](request)
+            payload = _TOOL_HANDLERS[name](self, request)
         except ScriptError as exc:
             return self._error(errors.bad_request(str(exc)))
-        return Reply.json(payload, headers=[("Access-Control-Allow-Origin", "*")])
+        return Reply.json(payload)
 
     def _blob(self, name: str) -> Reply:
         with self.lock:
@@ -416,7 +480,22 @@ class FakeApp:
         if blob is None:
             return self._error(errors.not_found(f"No blob named {name!r}. Blobs live until the next reset."))
         headers = [("Content-Type", blob.content_type), ("Content-Length", str(len(blob.data)))]
-        return Reply(200, blob.data, [*headers, ("Access-Control-Allow-Origin", "*")])
+        return Reply(200, blob.data, headers)
+
+    def _list_requests(self, _: FakeRequest) -> dict[str, Any]:
+        return {"object": "list", "data": [self._served(r.to_dict()) for r in self.requests]}
+
+    def _parlel_clear_requests(self, request: FakeRequest) -> dict[str, Any]:
+        return {"ok": True, "count": 0, "deleted": self._clear_requests(request)["count"]}
+
+    def _parlel_reset(self, request: FakeRequest) -> dict[str, Any]:
+        return {"ok": True, **self._reset_over_http(request)}
+
+    def _list_scripts(self, _: FakeRequest) -> dict[str, Any]:
+        return {"object": "list", "data": [sc.describe() for sc in self.scripts]}
+
+    def _health(self, _: FakeRequest) -> dict[str, Any]:
+        return {"status": "ok"}
 
     def _add_script(self, request: FakeRequest) -> dict[str, Any]:
         try:
@@ -441,7 +520,7 @@ class FakeApp:
         return {"status": "ok", "reset": True}
 
     def _index(self, request: FakeRequest) -> dict[str, Any]:
-        root = request.host_url.rstrip("/")
+        root = bound_root(request.environ).rstrip("/")
         return {
             "service": "pytest-openai-fake",
             "version": __version__,
@@ -457,6 +536,109 @@ class FakeApp:
         }
 
 
+    # -- security: Host names, credentials -----------------------------------------------------
+
+    def _host_allowed(self, environ: dict[str, Any]) -> bool:
+        """Loopback names, the bound address and ``allowed_hosts`` are answered; any other Host
+        (a DNS-rebinding page's ``evil.example``) is refused. No Host (HTTP/1.0) is allowed."""
+        host = environ.get("HTTP_HOST")
+        if not host:
+            return True
+        name = _host_name(host)
+        return name in LOOPBACK_NAMES or name == _host_name(environ.get("SERVER_NAME", "")) or name in self.allowed_hosts
+
+    def _captured_headers(self, environ: dict[str, Any]) -> Mapping[str, str]:
+        headers = headers_from_environ(environ)
+        return headers if self.keep_credentials else self._masked(headers)
+
+    def _masked(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """Credentials shown as the API's 401 message shows a key: ``Bearer sk-****...abcd``."""
+        if not self._secret_headers.intersection(headers):
+            return headers
+        return MappingProxyType({key: mask_credential(value) if key in self._secret_headers else value for key, value in headers.items()})
+
+    def _served(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A log entry as served over HTTP: credentials always masked."""
+        entry["headers"] = dict(self._masked(entry["headers"]))
+        return entry
+
+    def _parlel_requests(self, _: FakeRequest) -> dict[str, Any]:
+        """``GET /__parlel/requests`` in the parlel emulator's shape: ``{"requests": [...], "count"}``,
+        each entry with its ``n`` (from 1), ``kind``, ``method``, ``path``, ``headers`` and
+        ``body`` (the parsed JSON, else the text)."""
+        entries = []
+        for captured in self.requests:
+            body = captured.json
+            entries.append(
+                {
+                    "n": captured.index + 1,
+                    "kind": _PARLEL_KINDS.get(captured.endpoint or "", captured.endpoint),
+                    "method": captured.method,
+                    "path": captured.path,
+                    "headers": dict(self._masked(captured.headers)),
+                    "body": body if body is not None else captured.body.decode("utf-8", "replace"),
+                    "endpoint": captured.endpoint,
+                    "status": captured.status,
+                }
+            )
+        return {"requests": entries, "count": len(entries)}
+
+
+#: Host names always answered: the loopback names a local client may use.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+HOST_NOT_ALLOWED = (
+    "pytest-openai-fake does not answer requests for Host '{host}': only 127.0.0.1, localhost, [::1] and "
+    "the address it is bound to are served (a guard against DNS rebinding). Allow other names with "
+    "FakeOpenAI(allowed_hosts=[...]) or --allow-host."
+)
+
+#: The ``kind`` parlel's OpenAI emulator records per endpoint.
+_PARLEL_KINDS = {
+    "chat.completions.create": "chat",
+    "completions.create": "completion",
+    "embeddings.create": "embeddings",
+    "images.generate": "images",
+    "moderations.create": "moderations",
+}
+
+
+def _host_name(host: str) -> str:
+    """``"[::1]:8080"`` -> ``"::1"``, ``"Localhost:80"`` -> ``"localhost"``, ``"::1"`` -> ``"::1"``."""
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host[1:]
+    if host.count(":") == 1:
+        return host.partition(":")[0]
+    return host
+
+
+def mask_credential(value: str) -> str:
+    """``Bearer sk-abc...wxyz`` -> ``Bearer sk-****...wxyz``, as the API's 401 message masks a key."""
+    scheme, space, credential = value.partition(" ")
+    if space and scheme.lower() == "bearer":
+        return f"{scheme} {errors.mask_key(credential.strip())}"
+    return errors.mask_key(value)
+
+
+#: Tool endpoint name -> its handler, called with the app. Plain functions kept on the module,
+#: not bound methods on the app: an app that referred to itself would wait for the cycle
+#: collector to be freed (benchmarks/stress/leaks.py checks it is freed by reference counting).
+_TOOL_HANDLERS: dict[str, Callable[[FakeApp, FakeRequest], Any]] = {
+    "list_requests": FakeApp._list_requests,
+    "clear_requests": FakeApp._clear_requests,
+    "reset": FakeApp._reset_over_http,
+    "parlel_list_requests": FakeApp._parlel_requests,
+    "parlel_clear_requests": FakeApp._parlel_clear_requests,
+    "parlel_reset": FakeApp._parlel_reset,
+    "list_scripts": FakeApp._list_scripts,
+    "add_script": FakeApp._add_script,
+    "clear_scripts": FakeApp._clear_scripts,
+    "health": FakeApp._health,
+    "index": FakeApp._index,
+}
+
+
 @functools.cache
 def routes_of(provider: str) -> dict[str, Route]:
     """Endpoint name -> Route of a provider's fake, without building an app (to check scripts)."""
@@ -470,7 +652,10 @@ def _facts(ctx: Ctx) -> tuple[Any, str | None, bool]:
     Never raises: scripts must answer bodies the handler would reject (a fault comes first).
     """
     if ctx.request.mimetype == "multipart/form-data":
-        body: Any = ctx.request.form.to_dict()
+        try:
+            body: Any = ctx.request.form.to_dict()
+        except HTTPException:
+            body = {}
         stream = str(body.get("stream", "")).lower() == "true"
     else:
         try:

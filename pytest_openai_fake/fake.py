@@ -10,6 +10,7 @@ Usable without pytest::
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Pattern
@@ -19,7 +20,7 @@ from .capture import CapturedRequest, RequestLog
 from .determinism import Clock
 from .providers import get_provider
 from .scripting import Script, ScriptError, Scripts, error, warn_deprecated
-from .server import ServerThread
+from .server import Limits, ServerThread
 from .state import Store, base_model
 
 if TYPE_CHECKING:
@@ -39,12 +40,29 @@ class FakeOpenAI:
     needs (``http://127.0.0.1:<port>/v1``); ``url`` is the server root.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, provider: str = "openai", lenient_ids: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        provider: str = "openai",
+        allowed_hosts: Iterable[str] = (),
+        keep_credentials: bool = False,
+        limits: Limits | None = None,
+        lenient_ids: bool = False,
+    ) -> None:
+        """``allowed_hosts``: Host names answered besides ``127.0.0.1``, ``localhost``, ``[::1]``
+        and ``host`` (any other Host header gets a 421, a guard against DNS rebinding).
+        ``keep_credentials``: keep ``Authorization`` / ``api-key`` unmasked in ``requests``
+        (``GET /__fake/requests`` masks them always). ``limits``: the server's request-size,
+        connection and deadline limits (``pytest_openai_fake.Limits``; the defaults when None).
+        ``lenient_ids``: an id the fake never created answers as a generated object with that id
+        instead of 404, in every test (the stateless mode of ``--lenient-ids``)."""
         self.provider = get_provider(provider)
-        self.app = FakeApp(self.provider)
-        if lenient_ids:  # kept across resets: the stateless mode of ``python -m pytest_openai_fake --lenient-ids``
+        self.app = FakeApp(self.provider, allowed_hosts=allowed_hosts, keep_credentials=keep_credentials)
+        if lenient_ids:  # kept across resets
             self.app.state.lenient_ids_default = self.app.state.lenient_ids = True
-        self._server = ServerThread(self.app, host=host, port=port)
+        self._server = ServerThread(self.app, host=host, port=port, **dataclasses.asdict(limits or Limits()))
         self._http_client: httpx2.Client | None = None
         #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
         self.unused_replies = "fail"

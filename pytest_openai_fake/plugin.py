@@ -76,6 +76,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="fail tests that try to reach the network off this machine (see --openai-fake-block-network)",
     )
+    group.addoption(
+        "--openai-fake-allow-host",
+        dest="openai_fake_allow_host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "also answer requests whose Host header is NAME (repeatable; also ini openai_fake_allowed_hosts). "
+            "By default only 127.0.0.1, localhost and [::1] are answered (a guard against DNS rebinding)."
+        ),
+    )
+    parser.addini("openai_fake_allowed_hosts", type="linelist", default=[], help="Host names the fake answers besides loopback")
+    parser.addini(
+        "openai_fake_keep_credentials",
+        type="bool",
+        default=False,
+        help="keep Authorization / api-key unmasked in openai_server.requests (GET /__fake/requests masks them always)",
+    )
     parser.addini(
         "openai_fake_env",
         type="bool",
@@ -323,10 +341,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     __tracebackhide__ = True
     if item.get_closest_marker(MARKER) is None:
         return
+    import warnings
+
     from .app import routes_of
     from .scripting import Scripts
-
-    import warnings
 
     failure = None
     for mark in item.iter_markers(MARKER):
@@ -382,7 +400,12 @@ def _session_server(config: pytest.Config, provider: str = "openai") -> FakeOpen
     servers = config.stash.setdefault(_SERVERS, {})
     fake = servers.get(provider)
     if fake is None:
-        fake = FakeOpenAI(port=provider_port(config, provider), provider=provider)
+        fake = FakeOpenAI(
+            port=provider_port(config, provider),
+            provider=provider,
+            allowed_hosts=[*config.getini("openai_fake_allowed_hosts"), *(config.getoption("openai_fake_allow_host", None) or [])],
+            keep_credentials=bool(config.getini("openai_fake_keep_credentials")),
+        )
         try:
             fake.start()
         except PortInUseError as exc:  # taken since the check at session start

@@ -20,9 +20,9 @@ from . import errors, params
 if TYPE_CHECKING:
     from .determinism import Clock, IdSequence
     from .providers.openai import Provider
-    from .state import Store
+    from .state import ModelCard, Store
 
-__all__ = ["Ctx", "FakeRequest", "Resource", "Route", "build_map"]
+__all__ = ["Ctx", "FakeRequest", "Resource", "Route", "bound_root", "build_map"]
 
 Handler = Callable[..., Any]
 
@@ -120,7 +120,20 @@ def _shape(path: str) -> str:
 
 
 class FakeRequest(Request):
-    """A werkzeug request whose bad JSON is the real API's 400, not werkzeug's HTML page."""
+    """A werkzeug request whose bad JSON is the real API's 400, not werkzeug's HTML page.
+
+    Werkzeug's multipart limits (500,000 bytes per text field, 1,000 parts) are lifted: the
+    whole body is already in memory, and an over-long field must reach the endpoint's own check
+    (the API's prompt-length 400), not a werkzeug 413 inside a handler. The request is not stored
+    in ``environ["werkzeug.request"]``: that reference cycle kept every body alive until the
+    cyclic garbage collector ran.
+    """
+
+    max_form_memory_size: int | None = None
+    max_form_parts: int | None = None  # type: ignore[assignment]
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        super().__init__(environ, populate_request=False)
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         raise errors.invalid_json()
@@ -128,10 +141,15 @@ class FakeRequest(Request):
 
 @dataclass
 class Ctx:
-    """Everything a handler may use: the request, the store, the clock, ids and the provider."""
+    """Everything a handler may use: the request, the store, the clock, ids and the provider.
+
+    Handlers run concurrently, outside the app's lock. The first use of ``state`` takes the lock
+    (through ``_enter``, which the app gives), and the app releases it when the handler returns:
+    a handler that touches the store runs that part alone, one that does not never waits.
+    """
 
     request: FakeRequest
-    state: Store
+    _state: Store
     clock: Clock
     ids: IdSequence
     provider: Provider
@@ -143,6 +161,15 @@ class Ctx:
     #: The ``<deployment>`` of an Azure-style path, for the provider's ``check`` hook.
     deployment: str | None = None
     _body: Any = field(default=None, repr=False)
+    _enter: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> Store:
+        """The store; the first use takes the app's lock for the rest of the handler."""
+        if self._enter is not None:
+            enter, self._enter = self._enter, None
+            enter()
+        return self._state
 
     def json(self, params_type: type | None = None, *, allow_unknown: bool = False) -> dict[str, Any]:
         """The JSON object body, validated against the SDK's params TypedDict when given."""
@@ -177,9 +204,21 @@ class Ctx:
                 self._body = body
         return self._body
 
+    @property
+    def root_url(self) -> str:
+        """The server root for URLs the fake hands out (``http://127.0.0.1:4747/``): the bound
+        address, never the request's ``Host`` header."""
+        return bound_root(self.request.environ)
+
     def require_model(self, model: str) -> None:
-        """404 ``model_not_found`` unless ``model`` is in this test's catalog."""
-        self.state.models.require(model)
+        """404 ``model_not_found`` unless ``model`` is in this test's catalog. A read of one
+        dict, so it does not take the lock (a chat call that stores nothing never waits)."""
+        self._state.models.require(model)
+
+    def model_card(self, model: str) -> ModelCard:
+        """The catalog card of ``model`` (404 ``model_not_found`` if the test has none), read
+        without the lock, like ``require_model``."""
+        return self._state.models.get(model)
 
 
 #: A ``\uD800``-``\uDFFF`` escape: only a body with one can hold a lone surrogate.
@@ -206,3 +245,16 @@ def _reject_constant(name: str) -> Any:
     ``json.loads`` reads them as floats: they get the unparseable-body 400. (No public report of
     the real API's reply to them was found; a standard JSON parser rejects them.)"""
     raise ValueError(f"{name} is not valid JSON")
+
+
+def bound_root(environ: dict[str, Any]) -> str:
+    """``http://<bound address>:<port>/``, from the socket the server listens on, never from the
+    request's Host header. A wildcard bind (``0.0.0.0``, ``::``) is shown as loopback."""
+    name = environ.get("SERVER_NAME") or "127.0.0.1"
+    name = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(name, name)
+    if ":" in name:
+        name = f"[{name}]"
+    scheme = environ.get("wsgi.url_scheme", "http")
+    port = str(environ.get("SERVER_PORT") or "")
+    default = {"http": "80", "https": "443"}.get(scheme)
+    return f"{scheme}://{name}{'' if not port or port == default else ':' + port}/"

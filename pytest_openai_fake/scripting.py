@@ -33,6 +33,7 @@ same scripts as JSON at ``POST /__fake/scripts`` (``outcome_from_spec`` reads th
 from __future__ import annotations
 
 import base64
+import dataclasses
 import difflib
 import json
 import math
@@ -972,8 +973,8 @@ class Script:
             "exhaustive": self.exhaustive,
             "strict": self.exhaustive,  # deprecated key, kept for one release
             "calls": self.call_count,
-            "pending": [repr(o) for o in self._queue],
-            "always": None if self._always is None else repr(self._always),
+            "pending": [outcome_spec(o) for o in self._queue],
+            "always": None if self._always is None else outcome_spec(self._always),
         }
 
     def __repr__(self) -> str:
@@ -1211,6 +1212,54 @@ def warn_deprecated(message: str) -> None:
 
 
 # -- the JSON form (HTTP and marker) ----------------------------------------------------------
+
+
+def outcome_spec(outcome: Outcome) -> Any:
+    """An outcome as JSON, in the form ``outcome_from_spec`` reads (``GET /__fake/scripts``). A reply
+    function, which has no JSON form, is ``{"function": "<its name>"}``."""
+    spec: Any
+    if outcome.kind == "default":
+        spec = {"default": True}
+    elif outcome.kind == "reply":
+        reply = outcome.reply
+        if isinstance(reply, str):
+            spec = reply
+        elif isinstance(reply, Failure):
+            spec = {"failed": {"message": reply.message, "code": reply.code}}
+        else:
+            turn = reply if isinstance(reply, Message) else Message(tool_calls=(reply,))
+            spec = {key: value for key, value in turn.to_data().items() if value not in (None, [])}
+            if turn.tool_calls:
+                spec["tool_calls"] = [
+                    {key: value for key, value in call.to_data().items() if value is not None and (key, value) != ("type", "function")}
+                    for call in turn.tool_calls
+                ]
+    elif outcome.kind == "patch":
+        spec = {"patch": outcome.reply}
+    elif outcome.kind == "raw":
+        spec = {"json": outcome.reply, "status": outcome.status, "headers": dict(outcome.headers)}
+    elif outcome.kind == "drop":
+        spec = {"drop": True}
+    elif outcome.kind == "call":
+        spec = {"function": getattr(outcome.reply, "__qualname__", None) or type(outcome.reply).__name__}
+    else:  # "fault"
+        spec = {"error": _fault_spec(outcome.fault)} if outcome.fault is not None else {"default": True}
+    if outcome.error_after is not None and outcome.fault is not None:
+        inner = replace(outcome, error_after=None, fault=None, delay=0.0, first_chunk=0.0, per_chunk=0.0)
+        spec = {"stream_error": outcome.error_after, "error": _fault_spec(outcome.fault), "reply": outcome_spec(inner)}
+    elif outcome.cut_after is not None:
+        spec = {"cut_stream": outcome.cut_after, "reply": outcome_spec(replace(outcome, cut_after=None, delay=0.0, first_chunk=0.0, per_chunk=0.0))}
+    delay = {key: value for key, value in (("seconds", outcome.delay), ("first_chunk", outcome.first_chunk), ("per_chunk", outcome.per_chunk)) if value}
+    if delay:
+        spec = {"delay": delay, "reply": spec}
+    return spec
+
+
+def _fault_spec(fault: Fault) -> dict[str, Any]:
+    spec = {key: value for key, value in dataclasses.asdict(fault).items() if value is not None and key != "headers"}
+    if fault.headers:
+        spec["headers"] = dict(fault.headers)
+    return spec
 
 
 def outcome_from_spec(spec: Any) -> Outcome:

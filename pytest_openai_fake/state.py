@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
 
 from . import errors
+from .determinism import IdSequence
 from .providers.openai import ModelCard, Provider, base_model, literal_strings, sdk_model_id_set
 
 # What resources need to know of models (what the SDK names, a fine-tune's base) comes through
@@ -15,6 +17,7 @@ __all__ = [
     "Collection",
     "ModelCard",
     "Models",
+    "SharedIds",
     "Store",
     "Table",
     "base_model",
@@ -241,6 +244,19 @@ class Collection:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+
+class SharedIds(IdSequence):
+    """An ``IdSequence`` that calls on several threads may draw from at once (handlers run
+    concurrently; each id is still drawn exactly once)."""
+
+    def __init__(self, seed: str = "pytest-openai-fake") -> None:
+        super().__init__(seed)
+        self._lock = threading.Lock()
+
+    def next(self, prefix: str) -> str:
+        with self._lock:
+            return super().next(prefix)
 
 
 class Store:

@@ -619,7 +619,7 @@ def generate_images(ctx: Ctx) -> dict[str, Any]:
         if response_format == "url":
             name = f"images/{together_id(request_id, index)}.png"
             ctx.state.blobs[name] = Blob("image/png", image)
-            data.append({"index": index, "type": "url", "url": f"{ctx.request.host_url}__fake/blobs/{name}"})
+            data.append({"index": index, "type": "url", "url": f"{ctx.root_url}__fake/blobs/{name}"})
         else:
             data.append({"index": index, "type": "b64_json", "b64_json": base64.b64encode(image).decode("ascii")})
     return {"id": together_id(request_id) + "-PDX", "model": model, "object": "list", "data": data}

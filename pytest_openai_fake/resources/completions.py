@@ -106,7 +106,7 @@ def create_completion(ctx: Ctx) -> dict[str, Any] | Response:
     ctx.require_model(model)
     if _is_chat_model(model):
         raise errors.OpenAIError(404, CHAT_MODEL_MESSAGE, param="model")
-    if not _can_complete(ctx.state.models.get(model)):
+    if not _can_complete(ctx.model_card(model)):
         raise errors.OpenAIError(403, NOT_A_COMPLETION_MODEL)
 
     n = body.get("n") or 1

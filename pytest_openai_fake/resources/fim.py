@@ -60,7 +60,7 @@ def complete_fim(ctx: Ctx) -> dict[str, Any] | Response:
     body = ctx.json()
     _validate(body)
     model = body["model"]
-    card = ctx.state.models.get(model)
+    card = ctx.model_card(model)
     capabilities = dict(card.extra).get("capabilities") or {}
     if not capabilities.get("completion_fim"):
         raise errors.OpenAIError(400, FIM_NOT_ENABLED, type="invalid_request_invalid_args", code="3051")

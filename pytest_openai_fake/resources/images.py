@@ -659,7 +659,7 @@ def _reply(
         if plan.response_format == "url":
             name = f"images/{ctx.ids.next('img-')}.png"
             ctx.state.blobs[name] = Blob("image/png", image)
-            item["url"] = f"{ctx.request.host_url}__fake/blobs/{name}"
+            item["url"] = f"{ctx.root_url}__fake/blobs/{name}"
         else:
             item["b64_json"] = base64.b64encode(image).decode("ascii")
         if revised_prompt is not None:

@@ -121,7 +121,7 @@ def create_moderation(ctx: Ctx) -> dict[str, Any]:
     errors.check_length("input", value, minimum=1)
     model = body.get("model", DEFAULT_MODEL)
     ctx.require_model(model)
-    if not _moderates(ctx.state.models.get(model)):
+    if not _moderates(ctx.model_card(model)):
         raise errors.bad_request(NOT_A_MODERATION_MODEL.format(model=model), param="model")
     legacy = model.startswith(TEXT_ONLY_PREFIX)
 

@@ -42,7 +42,9 @@ def test_clients_built_with_no_arguments_reach_the_fake(pytester, real_env):
             assert reply.choices[0].message.content
             captured = openai_servers["azure"].requests.last
             assert captured.endpoint == "chat.completions.create"
-            assert captured.headers["api-key"] == openai_env["AZURE_OPENAI_API_KEY"]
+            from pytest_openai_fake.app import mask_credential
+
+            assert captured.headers["api-key"] == mask_credential(openai_env["AZURE_OPENAI_API_KEY"])  # masked in the log
 
         def test_async(openai_env, openai_server):
             import asyncio

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI, content_filter, cut_stream, error, tool_call
+from pytest_openai_fake.app import mask_credential
 from pytest_openai_fake.providers import azure
 from pytest_openai_fake.resources.images import render_png
 
@@ -67,7 +68,7 @@ def test_chat_goes_to_the_deployment_path_with_api_version_and_key(azure_client,
     request = openai_server.requests.last
     assert request.path == "/openai/deployments/gpt-4o/chat/completions"
     assert request.query == {"api-version": GA}
-    assert request.headers["api-key"] == FAKE_API_KEY
+    assert request.headers["api-key"] == mask_credential(FAKE_API_KEY)  # masked unless keep_credentials
     assert "authorization" not in request.headers
     assert request.endpoint == "chat.completions.create"
 
@@ -212,7 +213,7 @@ def test_bearer_token_from_azure_ad(openai_server):
     client = openai_server.client(api_key=None, azure_ad_token="entra-token", _strict_response_validation=True)
     assert chat(client).model == "gpt-4o"
     headers = openai_server.requests.last.headers  # lower-case names
-    assert headers["authorization"] == "Bearer entra-token"
+    assert headers["authorization"] == mask_credential("Bearer entra-token")
     assert "api-key" not in headers
 
 
@@ -221,7 +222,7 @@ async def test_async_token_provider(openai_server):
         keep_alive=False, api_key=None, azure_ad_token_provider=lambda: "fresh-token", _strict_response_validation=True
     )
     await chat(client)
-    assert openai_server.requests.last.headers["authorization"] == "Bearer fresh-token"
+    assert openai_server.requests.last.headers["authorization"] == mask_credential("Bearer fresh-token")
     await client.close()
 
 
@@ -319,7 +320,7 @@ def test_v1_api_with_the_openai_client(v1_client, openai_server):
     assert reply.prompt_filter_results[0]["prompt_index"] == 0
     request = openai_server.requests.last
     assert request.path == "/openai/v1/chat/completions" and request.query == {}
-    assert request.headers["authorization"] == f"Bearer {FAKE_API_KEY}"
+    assert request.headers["authorization"] == mask_credential(f"Bearer {FAKE_API_KEY}")
 
 
 @pytest.mark.openai_fake(deployments={"embed": "text-embedding-3-large", "chat": "gpt-4o"})

@@ -7,6 +7,7 @@ Raw JSON goes through the SDK's low-level ``post`` so the SDK still reads and ra
 from __future__ import annotations
 
 import json
+import warnings
 
 import openai
 import pytest
@@ -113,3 +114,36 @@ def test_stored_completions_keep_deeply_nested_requests(client):
     body = f'{{"model": "gpt-4o", "messages": [{{"role": "user", "content": "hi"}}], "store": true, "tools": {tools}}}'
     created = post_raw(client, "/chat/completions", body.encode())
     assert client.chat.completions.retrieve(created["id"]).id == created["id"]
+
+
+# Multipart forms past werkzeug's own limits (a text field over 500,000 bytes, more than 1,000
+# parts) raised werkzeug's 413 inside the handler, which the fake answered with a 500.
+
+LONG_PROMPT = "a" * 500_001
+
+
+def test_a_prompt_past_werkzeugs_form_limit_reaches_the_prompt_length_check(client):
+    png = render_png(b"seed", 256, 256, transparent=True)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.edit(model="dall-e-2", image=("cat.png", png, "image/png"), prompt=LONG_PROMPT)
+    assert caught.value.param == "prompt"
+    assert "string too long" in caught.value.body["message"]
+    assert "got a string with length 500001" in caught.value.body["message"]
+
+
+@pytest.mark.parametrize("call", ["edit", "create_variation"])
+def test_more_than_a_thousand_form_parts_is_a_400(client, call):
+    png = render_png(b"seed", 256, 256)
+    extra = {f"extra_{i}": "x" for i in range(1_001)}
+    kwargs = {"prompt": "a cat"} if call == "edit" else {}
+    with pytest.raises(openai.BadRequestError) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # create_variation is deprecated in the SDK
+        getattr(client.images, call)(model="dall-e-2", image=("cat.png", png, "image/png"), extra_body=extra, **kwargs)
+    assert caught.value.code == "unknown_parameter"
+
+
+async def test_async_long_multipart_field_reaches_the_handler(async_client):
+    png = render_png(b"seed", 256, 256)
+    with pytest.warns(DeprecationWarning):
+        reply = await async_client.images.create_variation(model="dall-e-2", image=("cat.png", png, "image/png"), user=LONG_PROMPT)
+    assert len(reply.data) == 1

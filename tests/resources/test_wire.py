@@ -198,3 +198,17 @@ def test_sdk_maps_errors_to_its_exception_types(client):
     assert caught.value.request_id and caught.value.request_id.startswith("req_")
     assert caught.value.code == "empty_array"
     assert caught.value.param == "messages"
+
+
+def test_a_body_over_the_limit_gets_the_413_envelope_through_the_sdk():
+    from pytest_openai_fake import FakeOpenAI, Limits
+
+    with FakeOpenAI(limits=Limits(max_request_body=1000)) as fake:
+        client = fake.client(_strict_response_validation=True)
+        with pytest.raises(openai.APIStatusError) as exc:
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x" * 5000}])
+        assert exc.value.status_code == 413
+        assert set(exc.value.body) == {"message", "type", "param", "code"}
+        assert "over the limit of 1000 bytes" in exc.value.body["message"]
+        assert len(fake.requests) == 0  # refused before the app saw it
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])  # the fake still serves

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from typing import Iterator
 
 import httpx2
@@ -90,3 +91,53 @@ def test_serves_each_provider(provider: str, base: str):
         assert models.status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_help_lists_every_tool_endpoint():
+    from pytest_openai_fake import FakeOpenAI
+
+    help_text = run("--help").stdout
+    rules = list(FakeOpenAI().app._tools.iter_rules())
+    assert len(rules) >= 15
+    for rule in rules:
+        path = rule.rule.replace("<path:name>", "<name>")
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for method in methods:
+            assert re.search(rf"^  {method}\s+{re.escape(path)}\s", help_text, re.MULTILINE), (method, path)
+    assert "--allow-host" in help_text
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_exits_within_half_a_second_of_a_signal(signum: int):
+    with serving() as (process, banner):
+        base = re.search(r"at (http://127\.0\.0\.1:\d+)/v1", banner).group(1)
+        # a kept-alive connection is open when the signal comes, after a call loaded the SDK's types
+        with httpx2.Client(timeout=5) as http:
+            chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+            assert http.post(base + "/v1/chat/completions", json=chat, headers={"Authorization": "Bearer any"}).status_code == 200
+            sent = time.monotonic()
+            process.send_signal(signum)
+            assert process.wait(timeout=5) == 0
+            elapsed = time.monotonic() - sent
+        assert elapsed < 0.5, f"exited {elapsed:.2f} s after the signal"
+
+
+def test_allow_host_is_answered():
+    with serving("--allow-host", "fake.internal") as (process, banner):
+        base = re.search(r"at (http://127\.0\.0\.1:\d+)/v1", banner).group(1)
+        assert httpx2.get(base + "/health", headers={"Host": "fake.internal:1234"}, timeout=5).status_code == 200
+        refused = httpx2.get(base + "/health", headers={"Host": "evil.example"}, timeout=5)
+        assert refused.status_code == 421 and refused.json()["error"]["code"] == "host_not_allowed"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_max_request_body_must_be_positive(capsys):
+    import pytest as _pytest
+
+    from pytest_openai_fake.__main__ import main
+
+    with _pytest.raises(SystemExit) as exc:
+        main(["--max-request-body", "0", "--port", "0"])
+    assert exc.value.code == 2
+    assert "--max-request-body" in capsys.readouterr().err

@@ -104,3 +104,15 @@ def test_splits_as_the_real_pattern_does(text):
     # assigned characters: the regex module's Unicode may be newer than this Python's.
     regex = pytest.importorskip("regex")
     assert tokenize(text) == regex.findall(O200K_PATTERN, text)
+
+
+def test_long_texts_are_counted_in_pieces_with_the_same_result():
+    import random
+
+    from pytest_openai_fake.determinism import count_tokens, tokenize
+
+    alphabet = ["a", "b", "Z", "7", " ", " ", "  ", "\n", "\r", "\t", ".", ",", "_", "é", "日", "-", "!", "'s", "#", "[", "/", "\u0301", "\xa0"]
+    chooser = random.Random(7)
+    for _ in range(300):
+        text = "".join(chooser.choice(alphabet) for _ in range(chooser.randint(0, 400)))
+        assert count_tokens(text, piece=chooser.randint(1, 40)) == len(tokenize(text)), repr(text)

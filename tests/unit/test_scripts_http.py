@@ -113,3 +113,43 @@ def test_clear_and_reset_remove_scripts(openai_server, client):
     httpx2.post(openai_server.url + "/__fake/reset")
     assert chat(client).choices[0].message.content != "x"
     assert httpx2.get(openai_server.url + "/__fake/scripts").json()["data"] == []
+
+
+ROUND_TRIP_SPECS = [
+    "It is sunny.",
+    {"content": "hi", "finish_reason": "length"},
+    {"tool_calls": [{"name": "get_weather", "arguments": '{"city":"Paris"}', "id": "call_1"}]},
+    {"error": {"status": 429, "retry_after": 0.5}},
+    {"error": {"status": 400, "message": "nope", "code": "bad", "param": "model", "headers": {"x-a": "1"}}},
+    {"drop": True},
+    {"default": True},
+    {"patch": {"usage": {"prompt_tokens": 1}}},
+    {"json": {"x": 1}, "status": 418, "headers": {"x-b": "2"}},
+    {"cut_stream": 2, "reply": "streamed"},
+    {"stream_error": 1, "error": {"message": "boom", "type": "server_error", "status": 500}, "reply": {"default": True}},
+    {"delay": {"seconds": 0.25}, "reply": "late"},
+    {"delay": {"first_chunk": 0.1, "per_chunk": 0.01}, "reply": {"cut_stream": 3, "reply": {"default": True}}},
+]
+
+
+@pytest.mark.openai_fake(unused_replies="ignore")  # the scripts are only listed, never called
+def test_listed_scripts_are_json_that_reinstalls_the_same_outcomes(openai_server):
+    """``GET /__fake/scripts`` shows each reply in the JSON form ``POST`` takes, not a Python repr."""
+    from pytest_openai_fake.scripting import outcome_from_spec
+
+    assert install(openai_server, {"endpoint": "chat.completions.create", "once": ROUND_TRIP_SPECS, "respond": "always"}).status_code == 200
+    listed = httpx2.get(openai_server.url + "/__fake/scripts").json()["data"][0]
+    assert listed["always"] == "always"
+    assert len(listed["pending"]) == len(ROUND_TRIP_SPECS)
+    for shown, given in zip(listed["pending"], ROUND_TRIP_SPECS):
+        assert "<" not in repr(shown), shown  # no "<Outcome ...>" reprs
+        assert outcome_from_spec(shown) == outcome_from_spec(given), (shown, given)
+
+
+def test_a_reply_function_is_listed_by_name(openai_server):
+    def sunny(request):
+        return "sunny"
+
+    openai_server.on("chat.completions.create").respond(sunny)
+    listed = httpx2.get(openai_server.url + "/__fake/scripts").json()["data"][0]
+    assert listed["always"] == {"function": sunny.__qualname__}

@@ -26,8 +26,8 @@ def test_index_describes_the_service(openai_server: FakeOpenAI):
     assert "chat.completions.create" in body["endpoints"]
 
 
-@pytest.mark.parametrize("prefix", ["/__fake", "/__parlel"])
-def test_request_log_over_http(openai_server: FakeOpenAI, openai_client, prefix):
+def test_request_log_over_http(openai_server: FakeOpenAI, openai_client):
+    prefix = "/__fake"
     openai_client.models.retrieve("gpt-4o")
     openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     listing = httpx2.get(openai_server.url + prefix + "/requests").json()
@@ -49,6 +49,28 @@ def test_reset_over_http(openai_server: FakeOpenAI, openai_client, prefix):
     assert httpx2.post(openai_server.url + prefix + "/reset").status_code == 200
     assert len(openai_server.requests) == 0
     assert "temporary-model" not in openai_server.state.models
+
+
+def test_parlel_request_log_in_parlels_shape(openai_server: FakeOpenAI, openai_client):
+    """``GET /__parlel/requests`` answers parlel's documented ``{"requests": [...], "count": N}``."""
+    openai_client.models.retrieve("gpt-4o")
+    openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    listing = httpx2.get(openai_server.url + "/__parlel/requests").json()
+    assert listing["count"] == 2
+    first, second = listing["requests"]
+    assert (first["n"], first["method"], first["path"], first["body"]) == (1, "GET", "/v1/models/gpt-4o", "")
+    assert (second["n"], second["kind"], second["method"], second["path"]) == (2, "chat", "POST", "/v1/chat/completions")
+    assert second["body"] == {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    assert second["headers"]["content-type"] == "application/json"
+    assert second["headers"]["authorization"].startswith("Bearer sk-")
+    assert "pytest-openai-fake" not in second["headers"]["authorization"]  # masked like the 401 text
+
+    assert httpx2.delete(openai_server.url + "/__parlel/requests").json() == {"ok": True, "count": 0, "deleted": 2}
+    assert httpx2.get(openai_server.url + "/__parlel/requests").json() == {"requests": [], "count": 0}
+
+
+def test_parlel_reset_answers_ok(openai_server: FakeOpenAI):
+    assert httpx2.post(openai_server.url + "/__parlel/reset").json()["ok"] is True
 
 
 def test_options_is_204_with_cors(openai_server: FakeOpenAI):
@@ -80,7 +102,7 @@ def test_client_arguments_can_be_overridden():
         client = fake.client(http_client=own, max_retries=3, api_key="sk-mine")
         assert client.max_retries == 3
         assert client.models.retrieve("gpt-4o").id == "gpt-4o"
-        assert fake.requests.last.headers["authorization"] == "Bearer sk-mine"
+        assert fake.requests.last.headers["authorization"] == "Bearer *******"  # masked by default
 
 
 def test_blob_is_served_without_auth_until_reset(openai_server: FakeOpenAI):
@@ -94,3 +116,11 @@ def test_blob_is_served_without_auth_until_reset(openai_server: FakeOpenAI):
     missing = httpx2.get(openai_server.url + "/__fake/blobs/img/abc.png")
     assert missing.status_code == 404
     assert missing.json()["error"]["message"].startswith("No blob named")
+
+
+@pytest.mark.parametrize("path", ["/__fake//requests", "/__parlel//requests", "/__fake/blobs//x", "/__fake//reset"])
+def test_tool_paths_with_double_slashes_are_404_envelopes(openai_server: FakeOpenAI, path):
+    response = httpx2.get(openai_server.url + path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == "unknown_url"
