@@ -176,14 +176,43 @@ def _prefixes(path: str) -> list[str]:
 
 def answer(ctx: Ctx, method: SdkMethod, values: dict[str, str]) -> Any:
     types = method.types()
-    body = _validated_body(ctx, method, types)
-    query = _validated_query(ctx, types.query, shared=types.query in (types.body, types.body_alt) or not params.is_typeddict(types.query))
+    body = _validated_body(ctx, method, types, values)
+    query = _validated_query(ctx, types.query, values, shared=types.query in (types.body, types.body_alt) or not params.is_typeddict(types.query))
     op = operation_of(method)
     stored = _decide(ctx, method, op, body, query, values)
     return _render(ctx, method, types, op, stored, body, values)
 
 
-def _validated_body(ctx: Ctx, method: SdkMethod, types: Any) -> dict[str, Any]:
+def _check(ctx: Ctx, data: dict[str, Any], params_type: type, path_values: dict[str, str]) -> None:
+    """``ctx.validate``, with the path parameters the params type also names (``project_id``)
+    counted as given."""
+    if not params.is_typeddict(params_type):  # a union of TypedDicts (the method's overloads)
+        members = [m for m in getattr(params_type, "__args__", ()) if params.is_typeddict(m)]
+        if not members:
+            return
+        first: errors.OpenAIError | None = None
+        for member in members:
+            try:
+                _check(ctx, dict(data), member, path_values)
+            except errors.OpenAIError as exc:
+                first = first or exc
+                continue
+            _check(ctx, data, member, path_values)
+            return
+        assert first is not None
+        raise first
+    names = params.param_names(params_type)
+    added = [key for key in path_values if key in names and key not in data]
+    for key in added:
+        data[key] = path_values[key]
+    try:
+        ctx.validate(data, params_type)
+    finally:
+        for key in added:
+            data.pop(key, None)
+
+
+def _validated_body(ctx: Ctx, method: SdkMethod, types: Any, path_values: dict[str, str]) -> dict[str, Any]:
     if ctx.request.mimetype == "multipart/form-data":
         body: dict[str, Any] = {}
         for key in ctx.request.form:
@@ -193,22 +222,20 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any) -> dict[str, Any]:
         files = {key: True for key in ctx.request.files}
         params_type = types.body_for(body)
         if params_type is not None:
-            for key in params.param_names(params_type):
-                wire = key
-                if _is_file(params_type, wire):
-                    if wire in body:
-                        raise errors.invalid_type(wire, "a file", body[wire])
-                    if wire in files or f"{wire}[]" in files:
-                        body[wire] = _FILE
+            for wire in sorted(_file_fields(params_type)):
+                if wire in body:
+                    raise errors.invalid_type(wire, "a file", body[wire])
+                if wire in files or f"{wire}[]" in files:
+                    body[wire] = _FILE
             for key in files:
                 body.setdefault(key.removesuffix("[]"), _FILE)
             _coerce_form(body, params_type)
-            ctx.validate(body, params_type)
+            _check(ctx, body, params_type, path_values)
         return body
     body = ctx.json() if method.method != "GET" else {}
     params_type = types.body_for(body)
     if params_type is not None:
-        ctx.validate(body, params_type)
+        _check(ctx, body, params_type, path_values)
     elif body and method.body is None and not method.has_body:
         raise errors.unknown_parameter(next(iter(body)))
     return body
@@ -218,7 +245,7 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any) -> dict[str, Any]:
 _FILE = object()
 
 
-def _validated_query(ctx: Ctx, query_type: Any, *, shared: bool = False) -> dict[str, Any]:
+def _validated_query(ctx: Ctx, query_type: Any, path_values: dict[str, str], *, shared: bool = False) -> dict[str, Any]:
     """The query string, read as the params type's values and validated. ``shared``: the SDK
     types the query with the body's params type (``include`` of ``runs.create``): only the keys
     sent are checked, against the first member that names them."""
@@ -248,12 +275,17 @@ def _validated_query(ctx: Ctx, query_type: Any, *, shared: bool = False) -> dict
                 raise problem
         return query
     _coerce_form(query, query_type)
-    ctx.validate(query, query_type)
+    _check(ctx, query, query_type, path_values)
     return query
 
 
 def _coerce_form(data: dict[str, Any], params_type: type) -> None:
     """Form fields and query values are strings: read them as the params type's scalars."""
+    if not params.is_typeddict(params_type):
+        members = [m for m in getattr(params_type, "__args__", ()) if params.is_typeddict(m)]
+        if members:
+            _coerce_form(data, members[0])
+        return
     fields = params._fields(params_type)[0]
     for key, value in list(data.items()):
         tp = fields.get(key)
@@ -264,6 +296,15 @@ def _coerce_form(data: dict[str, Any], params_type: type) -> None:
 
 def _coerce(value: Any, tp: Any) -> Any:
     if value is _FILE:
+        return value
+    if isinstance(value, dict):  # metadata[k]=v, effective_at[gt]=1: an object's fields
+        kind, payload = params._kind(tp)
+        members = payload if kind == "union" else (tp,)
+        for member in members:
+            member_kind, member_payload = params._kind(member)
+            if member_kind == "object":
+                fields = params._fields(member_payload)[0]
+                return {k: _coerce(v, fields[k]) if k in fields else v for k, v in value.items()}
         return value
     if isinstance(value, list):
         kind, payload = params._kind(tp)
@@ -306,14 +347,12 @@ def _file_fields(params_type: type) -> frozenset[str]:
     from openai._types import FileTypes
 
     found = set()
+    if not params.is_typeddict(params_type):
+        return frozenset(f for m in getattr(params_type, "__args__", ()) if params.is_typeddict(m) for f in _file_fields(m))
     for name, tp in params._fields(params_type)[0].items():
         if tp is FileTypes or FileTypes in getattr(tp, "__args__", ()) or "FileTypes" in repr(tp) or "IO[bytes]" in repr(tp):
             found.add(name)
     return frozenset(found)
-
-
-def _is_file(params_type: type, key: str) -> bool:
-    return key in _file_fields(params_type)
 
 
 # -- decide ----------------------------------------------------------------------------------
@@ -434,7 +473,7 @@ def _content(method: SdkMethod, values: dict[str, str]) -> bytes:
 
 
 def _page(ctx: Ctx, method: SdkMethod, types: Any, op: Operation, values: dict[str, str]) -> dict[str, Any]:
-    query = _validated_query(ctx, types.query if params.is_typeddict(types.query) else None)
+    query = _validated_query(ctx, types.query if params.is_typeddict(types.query) else None, values)
     collection = _collection(ctx, op.collection or method.path, values)
     order = query.get("order") if query.get("order") in ("asc", "desc") else "desc"
     limit = query.get("limit") if isinstance(query.get("limit"), int) else None
