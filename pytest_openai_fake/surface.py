@@ -55,7 +55,7 @@ class SdkTypes:
 
     def body_for(self, body: dict[str, Any]) -> type | None:
         """The params type for this body (``Streaming`` when it says ``"stream": true``)."""
-        if self.body_alt is not None and self.switch is not None and body.get(self.switch) is True:
+        if self.body_alt is not None and self.switch is not None and body.get(self.switch) in (True, "true"):
             return self.body_alt
         return self.body
 
@@ -257,6 +257,7 @@ def _method(endpoint: str, module: str, source: str) -> SdkMethod | None:
     path = _path(node.args[0]) if node.args else None
     if path is None:
         return None
+    path = path.partition("?")[0]  # ``/responses/{id}?beta=true``: the beta flavour's marker
     body = _transform_type(keywords.get("body"))
     query = None
     options = keywords.get("options")

@@ -248,3 +248,15 @@ def test_lenient_ids_answer_for_ids_never_created(client):
 
 def test_id_prefixes_are_the_apis():
     assert (ID_PREFIXES["file"], ID_PREFIXES["fine_tuning.job"], ID_PREFIXES["vector_store"]) == ("file-", "ftjob-", "vs_")
+
+
+@pytest.mark.openai_fake(lenient_ids=True)
+def test_lenient_ids_also_cover_hand_written_families(client):
+    assert client.responses.retrieve("resp_placeholder").id == "resp_placeholder"
+    assert client.conversations.retrieve("conv_123").id == "conv_123"
+    assert client.chat.completions.retrieve("completion_id").id == "completion_id"
+
+
+def test_hand_written_families_keep_their_404_by_default(client):
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve("resp_placeholder")
