@@ -76,6 +76,7 @@ class SdkMethod:
     stream: str | None = None  # "Stream[AssistantStreamEvent]"
     multipart: bool = False  # the body goes out as multipart/form-data (file uploads)
     has_body: bool = False  # the call sends a body (typed by ``body`` when that is not None)
+    fixed_query: tuple[str, ...] = ()  # query parameters the path itself carries (``beta``)
     binary: bool = False  # the reply is bytes (``.content()``)
 
     @property
@@ -98,21 +99,21 @@ class SdkMethod:
 
 @functools.lru_cache(maxsize=None)
 def _resolve(method: SdkMethod) -> SdkTypes:
-    namespace = dict(vars(importlib.import_module(method.module)))
+    lookup = _Names(method.module)
 
     def value(expr: str | None) -> Any:
         """Evaluate a name or subscript the SDK's own source wrote; a name that is one of the
         method's arguments (``_create_response_format_type(response_format)``) is not given."""
         if expr is None:
             return None
-        scope = dict(namespace)
-        for _ in range(4):
+        scope: dict[str, Any] = {}
+        for _ in range(8):
             try:
                 return eval(expr, scope)
             except NameError as exc:
                 if exc.name is None or exc.name in scope:
                     raise
-                scope[exc.name] = False if exc.name == "stream" else None
+                scope[exc.name] = lookup(exc.name)
         return None
 
     body_alt = switch = None
@@ -135,9 +136,43 @@ def _resolve(method: SdkMethod) -> SdkTypes:
     if stream is not None:
         args = getattr(stream, "__args__", None) or getattr(stream, "__pydantic_generic_metadata__", {}).get("args")
         stream_item = args[0] if args else None
-    if method.binary or (isinstance(model, type) and model in (str, bytes, object)):
+    if method.binary or (isinstance(model, type) and model in (str, bytes, object, type(None))):
         model = None
     return SdkTypes(value(body_expr), body_alt, switch, value(method.query), model, page_class, stream_item)
+
+
+class _Names:
+    """The names a resource module imports, each resolved by importing only its own module (a
+    types module), not the resource module with all its siblings: a route's first call stays
+    cheap. Anything else falls back to the resource module's namespace."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __call__(self, name: str) -> Any:
+        if name == "stream":
+            return False  # ``X if stream else Y`` outside a request: the non-streaming type
+        imported = _import_of(_source(self.module), name, self.module)
+        if imported is not None:
+            module, original = imported
+            try:
+                return getattr(importlib.import_module(module), original)
+            except AttributeError:
+                try:
+                    return importlib.import_module(f"{module}.{original}")
+                except ImportError:
+                    pass
+        namespace = vars(importlib.import_module(self.module))
+        return namespace.get(name)  # None: a method argument (``response_format``), not given
+
+
+@functools.lru_cache(maxsize=None)
+def _source(module: str) -> str:
+    spec = importlib.util.find_spec("openai")
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin).parent.joinpath(*module.split(".")[1:])
+    file = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    return file.read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)
@@ -180,22 +215,29 @@ class _Reader:
             self._texts[module] = file.read_text(encoding="utf-8")
         return self._texts[module]
 
-    def locate(self, module: str, cls: str) -> tuple[str, str]:
-        """The module that defines ``cls`` (following ``from .x import cls`` re-exports)."""
-        for _ in range(5):
+    def locate(self, module: str, cls: str) -> tuple[str, str, str]:
+        """(module, its text, the class's own name) of the class imported as ``cls`` in
+        ``module`` (following re-exports and ``import X as _X`` aliases)."""
+        for _ in range(6):
             text = self.text(module)
             if re.search(rf"^class {cls}\(", text, re.M):
-                return module, text
+                return module, text, cls
             imported = _import_of(text, cls, module)
             if imported is None:
                 break
-            module = imported
+            module, cls = imported
         raise LookupError(f"cannot find class {cls} from {module}")
 
-    def walk(self, module: str, cls: str, prefix: str, out: list[SdkMethod]) -> None:
-        module, text = self.locate(module, cls)
-        start = re.search(rf"^class {cls}\(", text, re.M)
-        assert start is not None
+    def walk(self, module: str, cls: str, prefix: str, out: list[SdkMethod], depth: int = 0) -> None:
+        module, text, cls = self.locate(module, cls)
+        start = re.search(rf"^class {cls}\(([^)]*)\):", text, re.M)
+        assert start is not None and depth < 12
+        for base in (b.strip() for b in start.group(1).split(",")):
+            if re.fullmatch(r"\w+", base) and base not in ("SyncAPIResource", "object", "Generic"):
+                try:  # ``class Webhooks(_Webhooks): pass``: the methods are the base's
+                    self.walk(module, base, prefix, out, depth + 1)
+                except LookupError:
+                    pass
         following = _ANY_CLASS.search(text, start.end())
         body = text[start.start() : following.start() if following else len(text)]
         members = list(_MEMBER.finditer(body))
@@ -209,7 +251,7 @@ class _Reader:
                 child = (returns or "").strip()
                 if child and re.fullmatch(r"\w+", child):
                     try:
-                        self.walk(_import_of(text, child, module) or module, child, f"{prefix}.{name}", out)
+                        self.walk(module, child, f"{prefix}.{name}", out, depth + 1)
                     except LookupError:
                         pass
                 continue
@@ -218,17 +260,20 @@ class _Reader:
                 out.append(method)
 
 
-def _import_of(text: str, name: str, module: str) -> str | None:
-    """The absolute module ``name`` is imported from in ``text`` (the module ``module``)."""
+def _import_of(text: str, name: str, module: str) -> tuple[str, str] | None:
+    """(absolute module, original name) of the relative import that binds ``name`` in ``text``
+    (the source of ``module``)."""
     for match in re.finditer(r"^[ \t]*from (\.+)([\w.]*) import (?:\(([^)]*)\)|([^\n]*))", text, re.M):
         dots, rel, grouped, single = match.groups()
-        names = grouped or single
-        if re.search(rf"\b{name}\b", names):
+        for item in (grouped or single).split(","):
+            original, _, alias = item.strip().partition(" as ")
+            if (alias.strip() or original.strip()) != name:
+                continue
             package = module.split(".")
-            if not module.endswith("__init__"):
-                package = package[:-1] if not _is_package(module) else package
+            if not _is_package(module):
+                package = package[:-1]
             base = package[: len(package) - (len(dots) - 1)]
-            return ".".join([*base, *filter(None, rel.split("."))])
+            return ".".join([*base, *filter(None, rel.split("."))]), original.strip()
     return None
 
 
@@ -257,7 +302,7 @@ def _method(endpoint: str, module: str, source: str) -> SdkMethod | None:
     path = _path(node.args[0]) if node.args else None
     if path is None:
         return None
-    path = path.partition("?")[0]  # ``/responses/{id}?beta=true``: the beta flavour's marker
+    path, _, fixed = path.partition("?")  # ``/responses/{id}?beta=true``: the beta flavour's marker
     body = _transform_type(keywords.get("body"))
     query = None
     options = keywords.get("options")
@@ -280,6 +325,7 @@ def _method(endpoint: str, module: str, source: str) -> SdkMethod | None:
         stream=_unparse(keywords.get("stream_cls")),
         multipart="multipart/form-data" in source,
         has_body="body" in keywords,
+        fixed_query=tuple(pair.partition("=")[0] for pair in fixed.split("&") if pair),
         binary=binary,
     )
 

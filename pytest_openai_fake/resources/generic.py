@@ -32,7 +32,7 @@ from .. import errors, params
 from ..determinism import digest, stable_json
 from ..determinism.schema import generate_instance
 from ..routing import Ctx, Resource, Route
-from ..state import Collection
+from ..state import Collection, json_copy
 from ..streaming import DONE, event, sse_response
 from ..surface import SdkMethod, sdk_methods
 
@@ -177,7 +177,7 @@ def _prefixes(path: str) -> list[str]:
 def answer(ctx: Ctx, method: SdkMethod, values: dict[str, str]) -> Any:
     types = method.types()
     body = _validated_body(ctx, method, types, values)
-    query = _validated_query(ctx, types.query, values, shared=types.query in (types.body, types.body_alt) or not params.is_typeddict(types.query))
+    query = _validated_query(ctx, types.query, values, fixed=method.fixed_query, shared=types.query in (types.body, types.body_alt) or not params.is_typeddict(types.query))
     op = operation_of(method)
     stored = _decide(ctx, method, op, body, query, values)
     return _render(ctx, method, types, op, stored, body, values)
@@ -218,7 +218,12 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any, path_values: dict[s
         for key in ctx.request.form:
             values = ctx.request.form.getlist(key)
             name = key[:-2] if key.endswith("[]") else key
-            body[name] = values if key.endswith("[]") or len(values) > 1 else values[0]
+            value: Any = values if key.endswith("[]") or len(values) > 1 else values[0]
+            if "[" in name:  # expires_after[anchor]=created_at: a field of an object
+                name, _, rest = name.partition("[")
+                body.setdefault(name, {})[rest.rstrip("]")] = value
+            else:
+                body[name] = value
         files = {key: True for key in ctx.request.files}
         params_type = types.body_for(body)
         if params_type is not None:
@@ -245,12 +250,14 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any, path_values: dict[s
 _FILE = object()
 
 
-def _validated_query(ctx: Ctx, query_type: Any, path_values: dict[str, str], *, shared: bool = False) -> dict[str, Any]:
+def _validated_query(ctx: Ctx, query_type: Any, path_values: dict[str, str], *, fixed: tuple[str, ...] = (), shared: bool = False) -> dict[str, Any]:
     """The query string, read as the params type's values and validated. ``shared``: the SDK
     types the query with the body's params type (``include`` of ``runs.create``): only the keys
     sent are checked, against the first member that names them."""
     query: dict[str, Any] = {}
     for key in ctx.request.args:
+        if key in fixed or key in _markers():
+            continue
         values = ctx.request.args.getlist(key)
         if key.endswith("[]"):
             query[key[:-2]] = values
@@ -277,6 +284,12 @@ def _validated_query(ctx: Ctx, query_type: Any, path_values: dict[str, str], *, 
     _coerce_form(query, query_type)
     _check(ctx, query, query_type, path_values)
     return query
+
+
+@functools.lru_cache(maxsize=1)
+def _markers() -> frozenset[str]:
+    """Query parameters an SDK path carries as a marker of its flavour (``?beta=true``)."""
+    return frozenset(key for method in sdk_methods() for key in method.fixed_query)
 
 
 def _coerce_form(data: dict[str, Any], params_type: type) -> None:
@@ -426,7 +439,9 @@ def _render(ctx: Ctx, method: SdkMethod, types: Any, op: Operation, decided: Dec
     model = types.model
     if model is None:
         return Response(b"", status=200, content_type="application/json")
-    seed = digest(method.endpoint, values, _json_safe(body), ctx.ids.next("gen_") if op.kind == "create" else "")
+    # The generated part is a function of the endpoint and the path (cached: generating costs
+    # milliseconds); what the request says is reflected into it, ids and clock make it new.
+    seed = digest(method.endpoint, values)
     if op.kind == "create":
         row = _instance(model, seed, body, ctx, new_id=True, noun=_noun(op.collection) if op.collection else None)
         if op.collection is not None and "id" in row:
@@ -473,7 +488,7 @@ def _content(method: SdkMethod, values: dict[str, str]) -> bytes:
 
 
 def _page(ctx: Ctx, method: SdkMethod, types: Any, op: Operation, values: dict[str, str]) -> dict[str, Any]:
-    query = _validated_query(ctx, types.query if params.is_typeddict(types.query) else None, values)
+    query = _validated_query(ctx, types.query if params.is_typeddict(types.query) else None, values, fixed=method.fixed_query)
     collection = _collection(ctx, op.collection or method.path, values)
     order = query.get("order") if query.get("order") in ("asc", "desc") else "desc"
     limit = query.get("limit") if isinstance(query.get("limit"), int) else None
@@ -582,21 +597,37 @@ def _prefix(model: Any, noun: str | None) -> str:
 
 
 def _instance(model: Any, seed: bytes, body: dict[str, Any], ctx: Ctx, *, new_id: bool, noun: str | None = None) -> dict[str, Any]:
-    instance = generate_instance(_schema(model), seed)
+    instance = _generated(model, seed)
     if not isinstance(instance, dict):
         return instance
     properties = _properties(model)
     if new_id and "id" in properties and isinstance(instance.get("id"), str):
         instance["id"] = ctx.ids.next(_prefix(model, noun))
     _set_timestamps(instance, ctx)
-    if "status" in properties:
+    for key in properties:  # a new object has not been archived, cancelled, completed ... yet
+        if key.endswith("_at") and key not in ("created_at", "expires_at") and _nullable(model, key):
+            instance[key] = None
+    if "status" in properties and isinstance(instance.get("status"), str):
         allowed = _literal_values(model, "status")
-        for status in _CREATED_STATUS:
-            if status in allowed:
-                instance["status"] = status
-                break
+        instance["status"] = next((s for s in _CREATED_STATUS if s in allowed), None) or (instance["status"] if allowed else "active")
     instance.update(_reflectable(model, instance, body))
     return _checked(model, instance)
+
+
+@functools.lru_cache(maxsize=None)
+def _nullable(model: Any, field: str) -> bool:
+    prop = _properties(model).get(field, {})
+    return any(branch.get("type") == "null" for branch in prop.get("anyOf", ())) if isinstance(prop, dict) else False
+
+
+def _generated(model: Any, seed: bytes) -> Any:
+    """A fresh copy of the instance of ``model`` for ``seed`` (generated once)."""
+    return json_copy(_generated_once(model, seed))
+
+
+@functools.lru_cache(maxsize=2048)
+def _generated_once(model: Any, seed: bytes) -> Any:
+    return generate_instance(_schema(model), seed)
 
 
 def _set_timestamps(instance: Any, ctx: Ctx) -> None:
@@ -637,8 +668,14 @@ def _same_kind(model: Any, row: dict[str, Any]) -> bool:
     return kind is not None and row.get("object") == kind
 
 
+#: The status an action leaves an object in, where the model's ``status`` is a plain string.
+_STATUS_AFTER = {"cancel": "cancelled", "archive": "archived", "pause": "paused", "resume": "active", "complete": "completed"}
+
+
 def _status_after(model: Any, verb: str) -> str | None:
     allowed = [s for s in _literal_values(model, "status") if isinstance(s, str)]
+    if not allowed:
+        return _STATUS_AFTER.get(verb) if "status" in _properties(model) else None
     stem = verb.rstrip("e")[:5]
     matching = [s for s in allowed if s.startswith(stem)]
     for status in matching:
