@@ -180,7 +180,8 @@ def answer(ctx: Ctx, method: SdkMethod, values: dict[str, str]) -> Any:
     query = _validated_query(ctx, types.query, values, fixed=method.fixed_query, shared=types.query in (types.body, types.body_alt) or not params.is_typeddict(types.query))
     op = operation_of(method)
     stored = _decide(ctx, method, op, body, query, values)
-    return _render(ctx, method, types, op, stored, body, values)
+    streaming = body.get("stream") is True or query.get("stream") is True
+    return _render(ctx, method, types, op, stored, body, values, streaming)
 
 
 def _check(ctx: Ctx, data: dict[str, Any], params_type: type, path_values: dict[str, str]) -> None:
@@ -271,13 +272,19 @@ def _validated_query(ctx: Ctx, query_type: Any, path_values: dict[str, str], *, 
     if shared:
         members = [m for m in getattr(query_type, "__args__", (query_type,)) if params.is_typeddict(m)]
         for key in list(query):
-            member = next((m for m in members if key in params.param_names(m)), None)
-            if member is None:
+            naming = [m for m in members if key in params.param_names(m)]
+            if not naming:
                 if ctx.provider.reject_unknown_params:
                     raise errors.unknown_parameter(key)
                 continue
-            _coerce_form(query, member)
-            problem = params._problem(query[key], params._fields(member)[0][key], key)
+            problem: errors.OpenAIError | None = None
+            for member in naming:  # fits any of them (``stream=true``: the streaming member)
+                field = params._fields(member)[0][key]
+                value = _coerce(query[key], field)
+                problem = params._problem(value, field, key)
+                if problem is None:
+                    query[key] = value
+                    break
             if problem is not None:
                 raise problem
         return query
@@ -429,10 +436,12 @@ def _decide(ctx: Ctx, method: SdkMethod, op: Operation, body: dict[str, Any], qu
 # -- render ----------------------------------------------------------------------------------
 
 
-def _render(ctx: Ctx, method: SdkMethod, types: Any, op: Operation, decided: Decided, body: dict[str, Any], values: dict[str, str]) -> Any:
+def _render(
+    ctx: Ctx, method: SdkMethod, types: Any, op: Operation, decided: Decided, body: dict[str, Any], values: dict[str, str], streaming: bool
+) -> Any:
     if method.binary:
         return Response(_content(method, values), status=200, mimetype="application/octet-stream")
-    if method.stream is not None and body.get("stream") is True and types.stream is not None:
+    if method.stream is not None and streaming and types.stream is not None:
         return _stream(ctx, method, types, body, values)
     if op.kind == "list":
         return _page(ctx, method, types, op, values)

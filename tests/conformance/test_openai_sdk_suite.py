@@ -228,10 +228,7 @@ REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 #: In the stateful mode: the API's 404 for an object the suite never created (its placeholder
 #: ids: "batch_id", "file_id", "resp_677efb...", "conv_123", ...).
-PLACEHOLDER = re.compile(
-    r"Error code: 404 - (No .+ found with id '[^']*'\.|No such File object: '[^']*'|"
-    r"(Response|Conversation) with id '[^']*' not found\.)"
-)
+PLACEHOLDER = re.compile(r"NotFoundError: Error code: 404 - (No .+ found with id '|No such File object: '|(Response|Conversation) with id ')")
 PLACEHOLDER_REASON = "addresses an object by a placeholder id the suite never created: the API's 404"
 
 
@@ -338,14 +335,14 @@ def run_suite_files(root: Path, paths: list[str], base_url: str, *extra_args: st
     cmd = [
         sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-q",
         # The suite's pyproject adds `-n auto --durations=20`; one file is faster in-process.
-        "-o", "addopts=", "--tb=short", "--show-capture=no", "-rfE",
+        "-o", "addopts=", "--tb=no", "-rfE",
         # Our own plugin stays out of the SDK's session: only the server under test is ours.
         "-p", "no:openai_fake",
         *extra_args,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}  # ADDOPTS, XDIST_*
     env["TEST_API_BASE_URL"] = base_url
-    env["COLUMNS"] = "240"  # room for the error message on each `FAILED <node id> - ...` line
+    env["COLUMNS"] = "400"  # room for the error message on each `FAILED <node id> - ...` line
     env["PYTHONUNBUFFERED"] = "1"  # keep the output so far if the run times out
     no_proxy = os.environ.get("NO_PROXY") or os.environ.get("no_proxy")
     env["NO_PROXY"] = env["no_proxy"] = f"{no_proxy},127.0.0.1" if no_proxy else "127.0.0.1"
