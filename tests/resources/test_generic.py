@@ -260,3 +260,19 @@ def test_lenient_ids_also_cover_hand_written_families(client):
 def test_hand_written_families_keep_their_404_by_default(client):
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve("resp_placeholder")
+
+
+def test_the_sdk_is_read_on_first_use_only():
+    import subprocess
+    import sys
+
+    code = (
+        "import pytest_openai_fake.app, pytest_openai_fake.resources as r\n"
+        "from pytest_openai_fake.surface import sdk_methods\n"
+        "assert sdk_methods.cache_info().currsize == 0, 'read at import'\n"
+        "from pytest_openai_fake.app import FakeApp\n"
+        "from pytest_openai_fake.providers import get_provider\n"
+        "FakeApp(get_provider('openai'))\n"
+        "assert sdk_methods.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
