@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from . import errors
 from .determinism import IdSequence
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-def card_serves(card: ModelCard, kinds: Collection[str], sdk_ids: Collection[str]) -> bool:
+def card_serves(card: ModelCard, kinds: typing.Collection[str], sdk_ids: typing.Collection[str]) -> bool:
     """Whether a catalog model serves an endpoint: by its card's own ``type`` where the catalog
     has one (Together's), else by its id (or a fine-tune's base): one of ``sdk_ids`` (what the SDK
     names for that endpoint), or an id the SDK does not name at all (a model the test added)."""

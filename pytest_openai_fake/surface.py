@@ -35,9 +35,9 @@ __all__ = ["SdkMethod", "SdkTypes", "sdk_methods"]
 
 _VERBS = {"get": "GET", "post": "POST", "patch": "PATCH", "put": "PUT", "delete": "DELETE", "get_api_list": "GET"}
 _CALL = re.compile(r"self\._(get_api_list|get|post|patch|put|delete)\(")
-_SYNC_CLASS = re.compile(r"^class (\w+)\(SyncAPIResource\):", re.M)
-_ANY_CLASS = re.compile(r"^class \w+", re.M)
-_MEMBER = re.compile(r"^    ((?:@[^\n]*\n    )*)def (\w+)\((?:self\) -> (\w+):)?", re.M)
+_SYNC_CLASS = re.compile(r"^class (\w+)\(SyncAPIResource\):", re.MULTILINE)
+_ANY_CLASS = re.compile(r"^class \w+", re.MULTILINE)
+_MEMBER = re.compile(r"^    ((?:@[^\n]*\n    )*)def (\w+)\((?:self\) -> (\w+):)?", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -97,7 +97,7 @@ class SdkMethod:
         return _resolve(self)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resolve(method: SdkMethod) -> SdkTypes:
     lookup = _Names(method.module)
 
@@ -166,7 +166,7 @@ class _Names:
         return namespace.get(name)  # None: a method argument (``response_format``), not given
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _source(module: str) -> str:
     spec = importlib.util.find_spec("openai")
     assert spec is not None and spec.origin is not None
@@ -194,7 +194,7 @@ def sdk_methods() -> tuple[SdkMethod, ...]:
 def _client_children(text: str) -> list[tuple[str, str, str]]:
     """``OpenAI``'s resources: (attribute, class, module), from ``from .resources.x import X``."""
     found = []
-    for match in re.finditer(r"@cached_property\n    def (\w+)\(self\) -> (\w+):(.*?)return ", text, re.S):
+    for match in re.finditer(r"@cached_property\n    def (\w+)\(self\) -> (\w+):(.*?)return ", text, re.DOTALL):
         name, cls, body = match.groups()
         imported = re.search(r"from \.(resources[\w.]*) import " + cls + r"\b", body)
         if imported and not name.startswith("with_"):
@@ -220,7 +220,7 @@ class _Reader:
         ``module`` (following re-exports and ``import X as _X`` aliases)."""
         for _ in range(6):
             text = self.text(module)
-            if re.search(rf"^class {cls}\(", text, re.M):
+            if re.search(rf"^class {cls}\(", text, re.MULTILINE):
                 return module, text, cls
             imported = _import_of(text, cls, module)
             if imported is None:
@@ -230,7 +230,7 @@ class _Reader:
 
     def walk(self, module: str, cls: str, prefix: str, out: list[SdkMethod], depth: int = 0) -> None:
         module, text, cls = self.locate(module, cls)
-        start = re.search(rf"^class {cls}\(([^)]*)\):", text, re.M)
+        start = re.search(rf"^class {cls}\(([^)]*)\):", text, re.MULTILINE)
         assert start is not None and depth < 12
         for base in (b.strip() for b in start.group(1).split(",")):
             if re.fullmatch(r"\w+", base) and base not in ("SyncAPIResource", "object", "Generic"):
@@ -243,7 +243,7 @@ class _Reader:
         members = list(_MEMBER.finditer(body))
         for index, member in enumerate(members):
             decorators, name, returns = member.groups()
-            if name.startswith("_") or name.startswith("with_") or "@overload" in decorators:
+            if name.startswith(("_", "with_")) or "@overload" in decorators:
                 continue
             stop = members[index + 1].start() if index + 1 < len(members) else len(body)
             source = body[member.end() : stop]
@@ -263,7 +263,7 @@ class _Reader:
 def _import_of(text: str, name: str, module: str) -> tuple[str, str] | None:
     """(absolute module, original name) of the relative import that binds ``name`` in ``text``
     (the source of ``module``)."""
-    for match in re.finditer(r"^[ \t]*from (\.+)([\w.]*) import (?:\(([^)]*)\)|([^\n]*))", text, re.M):
+    for match in re.finditer(r"^[ \t]*from (\.+)([\w.]*) import (?:\(([^)]*)\)|([^\n]*))", text, re.MULTILINE):
         dots, rel, grouped, single = match.groups()
         for item in (grouped or single).split(","):
             original, _, alias = item.strip().partition(" as ")
@@ -277,7 +277,7 @@ def _import_of(text: str, name: str, module: str) -> tuple[str, str] | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _is_package(module: str) -> bool:
     spec = importlib.util.find_spec("openai")
     assert spec is not None and spec.origin is not None
@@ -298,7 +298,7 @@ def _method(endpoint: str, module: str, source: str) -> SdkMethod | None:
     keywords = {k.arg: k.value for k in node.keywords if k.arg}
     http = _VERBS[verb]
     if verb == "get_api_list" and isinstance(keywords.get("method"), ast.Constant):
-        http = str(keywords["method"].value).upper()  # type: ignore[union-attr]
+        http = str(keywords["method"].value).upper()  # type: ignore[attr-defined]
     path = _path(node.args[0]) if node.args else None
     if path is None:
         return None

@@ -92,8 +92,8 @@ class SdkResource(Resource):
         self.name = "generic"
         self._routes: list[Route] | None = None
 
-    @property  # type: ignore[override]
-    def routes(self) -> list[Route]:
+    @property
+    def routes(self) -> list[Route]:  # type: ignore[override]
         if self._routes is None:
             self._routes = [_route(method) for method in sdk_methods()]
         return self._routes
@@ -139,14 +139,12 @@ def _split(path: str) -> tuple[str, str | None]:
     return path, None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def operation_of(method: SdkMethod) -> Operation:
     items = _item_paths()
     path = method.path
-    parents = tuple(
-        _split(prefix)  # type: ignore[misc]
-        for prefix in _prefixes(path)
-        if prefix in items and prefix != path
+    parents: tuple[tuple[str, str], ...] = tuple(
+        (head, str(param)) for head, param in map(_split, _prefixes(path)) if param is not None and f"{head}/{{{param}}}" in items and f"{head}/{{{param}}}" != path
     )
     collection, id_param = _split(path)
     if id_param is not None and path in items:
@@ -162,7 +160,7 @@ def operation_of(method: SdkMethod) -> Operation:
     head, _, _ = path.rpartition("/")
     if method.method == "POST" and head in items:
         item_collection, item_id = _split(head)
-        return Operation("action", item_collection, item_id, tuple(p for p in parents if p != (item_collection, item_id)))
+        return Operation("action", item_collection, item_id, tuple(p for p in parents if p != (item_collection, str(item_id))))
     return Operation("other", None, None, parents)
 
 
@@ -218,7 +216,7 @@ def _validated_body(ctx: Ctx, method: SdkMethod, types: Any, path_values: dict[s
         body: dict[str, Any] = {}
         for key in ctx.request.form:
             values = ctx.request.form.getlist(key)
-            name = key[:-2] if key.endswith("[]") else key
+            name = key.removesuffix("[]")
             value: Any = values if key.endswith("[]") or len(values) > 1 else values[0]
             if "[" in name:  # expires_after[anchor]=created_at: a field of an object
                 name, _, rest = name.partition("[")
@@ -362,7 +360,7 @@ def _coerce(value: Any, tp: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _file_fields(params_type: type) -> frozenset[str]:
     from openai._types import FileTypes
 
@@ -406,7 +404,7 @@ def _noun(template: str) -> str:
     irregular = {"batches": "batch", "files": "file", "statuses": "status", "entries": "entry", "policies": "policy"}
     if last in irregular:
         return irregular[last]
-    return last[:-1] if last.endswith("s") else last
+    return last.removesuffix("s")
 
 
 @dataclass
@@ -476,14 +474,13 @@ def _render(
         if "deleted" in _properties(model):
             row["deleted"] = True
         return _checked(model, row)
-    if op.kind == "action" and decided.row is not None:
-        if _same_kind(model, decided.row):
-            changes = dict(_reflectable(model, decided.row, body))
-            status = _status_after(model, method.verb)
-            if status is not None:
-                changes["status"] = status
-            collection = _collection(ctx, op.collection, values)  # type: ignore[arg-type]
-            return collection.update(decided.row["id"], changes)
+    if op.kind == "action" and decided.row is not None and _same_kind(model, decided.row):
+        changes = dict(_reflectable(model, decided.row, body))
+        status = _status_after(model, method.verb)
+        if status is not None:
+            changes["status"] = status
+        collection = _collection(ctx, op.collection, values)  # type: ignore[arg-type]
+        return collection.update(decided.row["id"], changes)
     return _instance(model, seed, body, ctx, new_id=True)
 
 
@@ -550,19 +547,19 @@ def _stream(ctx: Ctx, method: SdkMethod, types: Any, body: dict[str, Any], value
 # -- generated instances ---------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _adapter(model: Any) -> TypeAdapter[Any]:
     return TypeAdapter(model)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _schema(model: Any) -> dict[str, Any]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return model.model_json_schema()
     return _adapter(model).json_schema()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _properties(model: Any) -> dict[str, Any]:
     schema = _schema(model)
     return dict(schema.get("properties", {})) if isinstance(schema, dict) else {}
@@ -623,7 +620,7 @@ def _instance(model: Any, seed: bytes, body: dict[str, Any], ctx: Ctx, *, new_id
     return _checked(model, instance)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _nullable(model: Any, field: str) -> bool:
     prop = _properties(model).get(field, {})
     return any(branch.get("type") == "null" for branch in prop.get("anyOf", ())) if isinstance(prop, dict) else False
