@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="which API to emulate (default: %(default)s)",
     )
     parser.add_argument(
+        "--lenient-ids",
+        action="store_true",
+        help="answer an id the fake never created as if it existed (a generated object with that id) instead of 404"
+    )
+    parser.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -74,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         limits = None if args.max_request_body is None else Limits(max_request_body=args.max_request_body)
     except (TypeError, ValueError) as exc:
         parser.error(f"--max-request-body: {exc}")
-    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, allowed_hosts=args.allow_host, limits=limits)
+    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, allowed_hosts=args.allow_host, limits=limits, lenient_ids=args.lenient_ids)
     try:
         fake.start()
     except PortInUseError:

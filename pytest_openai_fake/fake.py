@@ -49,14 +49,19 @@ class FakeOpenAI:
         allowed_hosts: Iterable[str] = (),
         keep_credentials: bool = False,
         limits: Limits | None = None,
+        lenient_ids: bool = False,
     ) -> None:
         """``allowed_hosts``: Host names answered besides ``127.0.0.1``, ``localhost``, ``[::1]``
         and ``host`` (any other Host header gets a 421, a guard against DNS rebinding).
         ``keep_credentials``: keep ``Authorization`` / ``api-key`` unmasked in ``requests``
         (``GET /__fake/requests`` masks them always). ``limits``: the server's request-size,
-        connection and deadline limits (``pytest_openai_fake.Limits``; the defaults when None)."""
+        connection and deadline limits (``pytest_openai_fake.Limits``; the defaults when None).
+        ``lenient_ids``: an id the fake never created answers as a generated object with that id
+        instead of 404, in every test (the stateless mode of ``--lenient-ids``)."""
         self.provider = get_provider(provider)
         self.app = FakeApp(self.provider, allowed_hosts=allowed_hosts, keep_credentials=keep_credentials)
+        if lenient_ids:  # kept across resets
+            self.app.state.lenient_ids_default = self.app.state.lenient_ids = True
         self._server = ServerThread(self.app, host=host, port=port, **dataclasses.asdict(limits or Limits()))
         self._http_client: httpx2.Client | None = None
         #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
@@ -128,6 +133,7 @@ class FakeOpenAI:
         problems: str | None = None,
         deployments: Mapping[str, str] | None = None,
         unused_replies: str | None = None,
+        lenient_ids: bool | None = None,
         strict: bool | None = None,
     ) -> None:
         """Per-test settings, as the ``openai_fake`` marker applies them.
@@ -139,7 +145,9 @@ class FakeOpenAI:
         without any, every catalog model is a deployment of its own name. ``unused_replies``:
         ``"fail"`` (the default: ``once`` replies a passing test leaves unused fail it at teardown,
         under the pytest plugin) or ``"ignore"``. ``strict=True/False`` is the deprecated spelling
-        of ``problems="fail"/"ignore"``.
+        of ``problems="fail"/"ignore"``. ``lenient_ids=True``: an id the fake never created answers
+        as if it existed (a generated object with that id) instead of the API's 404, for the
+        endpoints of the generic layer: the stateless mode for SDK-level sanity checks.
         """
         __tracebackhide__ = True
         if strict is not None:
@@ -160,6 +168,8 @@ class FakeOpenAI:
                 self.app.strict = problems == "fail"  # FakeApp's flag: problems fail the test
             if deployments is not None:
                 self.app.state.deployments.update(deployments)
+            if lenient_ids is not None:
+                self.app.state.lenient_ids = bool(lenient_ids)
 
     # -- scripting -----------------------------------------------------------------------------
 

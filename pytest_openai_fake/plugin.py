@@ -223,6 +223,7 @@ def _marker_options(
     provider: str = "openai",
     deployments: Mapping[str, str] | None = None,
     unused_replies: str = "fail",
+    lenient_ids: bool = False,
 ) -> dict[str, Any]:
     """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker.
 
@@ -231,6 +232,8 @@ def _marker_options(
     ``problems``: ``"fail"`` (default) or ``"ignore"`` (the deprecated ``strict=True/False``).
     ``unused_replies``: ``"fail"`` (default: ``once`` replies a passing test left unused fail it at
     teardown) or ``"ignore"``.
+    ``lenient_ids``: an id the fake never created answers as a generated object with that id
+    instead of 404 (generic endpoints; the stateless mode for SDK-level sanity checks).
     """
     from .providers import PROVIDERS
     from .scripting import ScriptError, to_outcome
@@ -259,6 +262,8 @@ def _marker_options(
                     raise TypeError(f"{name}[{endpoint!r}]: {exc}") from None
                 if name == "faults" and outcome.kind not in ("fault", "drop") and not outcome.streams_only and not outcome.delay:
                     raise TypeError(f"faults[{endpoint!r}]: {item!r} is not a fault; use error(...), drop(), cut_stream(...), stream_error(...) or delayed(...)")
+    if not isinstance(lenient_ids, bool):
+        raise TypeError(f"lenient_ids= must be True or False, got {lenient_ids!r}")
     if provider not in PROVIDERS:
         raise TypeError(f"provider= must be one of {', '.join(sorted(PROVIDERS))}, got {provider!r}")
     if deployments is not None and (
@@ -273,6 +278,7 @@ def _marker_options(
         "provider": provider,
         "deployments": deployments,
         "unused_replies": unused_replies,
+        "lenient_ids": lenient_ids,
     }
 
 
@@ -435,7 +441,7 @@ class FakeServers:
         fake.reset()
         fake.configure(unused_replies=self._options["unused_replies"])  # the test's policy, on every server
         if provider == self._options["provider"]:
-            fake.configure(models=self._options["models"], problems=self._options["problems"])
+            fake.configure(models=self._options["models"], problems=self._options["problems"], lenient_ids=self._options["lenient_ids"])
             _install_scripts(fake.on, self._options, self._node)
         if fake.provider.serves_deployments and self._options["deployments"] is not None:
             fake.configure(deployments=self._options["deployments"])  # also a Mistral test's Azure server

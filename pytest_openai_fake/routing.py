@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from werkzeug.routing import Map, Rule, Submount
@@ -45,6 +45,9 @@ class Route:
     replies: frozenset[str] = frozenset()
     streams: bool = False
     response: type | None = None
+    #: A route of the generic layer (``resources/generic.py``): a hand-written route for the same
+    #: endpoint, or the same method and path, wins over it.
+    generic: bool = False
 
 
 class Resource:
@@ -85,12 +88,70 @@ def build_map(
         for route in resource.routes
         if wanted is None or route.endpoint in wanted
     }
+    dropped = [
+        route
+        for resource in resources
+        for route in resource.routes
+        if route.generic and routes.get(route.endpoint) is not route and (wanted is None or route.endpoint in wanted)
+    ]
+    routes = _without_shadowed(routes, dropped)
     rules: list[Any] = []
     for prefix in (base_path, *mounts):
         mounted = [Rule(r.path, endpoint=r.endpoint, methods=[r.method]) for r in routes.values()]
         rules.extend([Submount(prefix, mounted)] if prefix else mounted)
     url_map = Map(rules, strict_slashes=False, merge_slashes=False)
     return url_map, routes
+
+
+def _without_shadowed(routes: dict[str, Route], dropped: list[Route]) -> dict[str, Route]:
+    """Drop each generic route whose method and path a hand-written route (or an earlier generic
+    one: ``beta.chat.completions.create`` after ``chat.completions.create``) already serves. The
+    hand-written route answers ``lenient_ids`` 404s with the generic route's handler (``dropped``:
+    the generic routes a hand-written one replaced by endpoint name)."""
+    if not dropped and not any(route.generic for route in routes.values()):
+        return routes
+    own = {(r.method, _shape(r.path)): r for r in routes.values() if not r.generic}
+    for route in dropped:
+        shape = (route.method, _shape(route.path))
+        if shape in own and "<" in route.path:
+            own[shape] = replace(own[shape], handler=_lenient(own[shape], route))
+    taken = set(own)
+    kept: dict[str, Route] = {}
+    for name, route in routes.items():
+        if route.generic:
+            shape = (route.method, _shape(route.path))
+            if shape in taken:
+                if shape in own and "<" in route.path:
+                    hand = own[shape]
+                    own[shape] = replace(hand, handler=_lenient(hand, route))
+                continue
+            taken.add(shape)
+        kept[name] = route
+    replaced = {r.endpoint: r for r in own.values()}
+    return {name: replaced.get(name, route) if not route.generic else route for name, route in kept.items()}
+
+
+def _lenient(hand: Route, generic: Route) -> Handler:
+    """``hand``'s handler, answering with ``generic``'s when the test runs with ``lenient_ids``
+    and an id in the path was never created (the hand-written family's 404)."""
+    names = re.findall(r"<(?:[^>:]*:)?([^>]+)>", generic.path)
+
+    def handler(ctx: Ctx, **values: Any) -> Any:
+        try:
+            return hand.handler(ctx, **values)
+        except errors.OpenAIError as exc:
+            if exc.code != 404 or exc.scripted or not ctx.state.lenient_ids:
+                raise
+            return generic.handler(ctx, **dict(zip(names, values.values())))
+
+    handler.__name__ = getattr(hand.handler, "__name__", "handler")
+    handler.__wrapped__ = hand.handler  # type: ignore[attr-defined]
+    return handler
+
+
+def _shape(path: str) -> str:
+    """A rule's path with its variables blanked: ``/models/<path:model>`` -> ``/models/<>``."""
+    return re.sub(r"<[^>]*>", "<>", path)
 
 
 class FakeRequest(Request):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from . import errors
 from .determinism import IdSequence
@@ -14,6 +15,7 @@ from .providers.openai import ModelCard, Provider, base_model, literal_strings, 
 # here, so they import only routing, errors, state, determinism and streaming (STYLE.md).
 __all__ = [
     "Blob",
+    "Collection",
     "ModelCard",
     "Models",
     "SharedIds",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-def card_serves(card: ModelCard, kinds: Collection[str], sdk_ids: Collection[str]) -> bool:
+def card_serves(card: ModelCard, kinds: typing.Collection[str], sdk_ids: typing.Collection[str]) -> bool:
     """Whether a catalog model serves an endpoint: by its card's own ``type`` where the catalog
     has one (Together's), else by its id (or a fine-tune's base): one of ``sdk_ids`` (what the SDK
     names for that endpoint), or an id the SDK does not name at all (a model the test added)."""
@@ -188,6 +190,63 @@ def page(
     }
 
 
+class Collection:
+    """Stored API objects of one kind, as their JSON (dicts), by id, oldest first: what the
+    generic layer (``resources/generic.py``) keeps for every family, and what hand-written
+    families may use too: add, get-or-404, update (merge), delete, and one cursor page.
+
+    ``noun`` names the object in the 404: ``No such {noun} object: '{id}'`` (the API's wording
+    for files, batches and most objects), unless ``missing`` gives the family's own error.
+    """
+
+    def __init__(self, noun: str, missing: Callable[[str], errors.OpenAIError] | None = None) -> None:
+        self.noun = noun
+        self._missing = missing
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, row: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+        self._rows[row["id"] if key is None else key] = row
+        return row
+
+    def get(self, key: str) -> dict[str, Any]:
+        row = self._rows.get(key)
+        if row is None:
+            raise self.not_found(key)
+        return row
+
+    def not_found(self, key: str) -> errors.OpenAIError:
+        if self._missing is not None:
+            return self._missing(key)
+        return errors.not_found(f"No such {self.noun} object: '{key}'", param="id")
+
+    def find(self, key: str) -> dict[str, Any] | None:
+        return self._rows.get(key)
+
+    def update(self, key: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into the stored object (top-level keys replace); return it."""
+        row = self.get(key)
+        row.update(json_copy(changes))
+        return row
+
+    def delete(self, key: str) -> dict[str, Any]:
+        row = self.get(key)
+        del self._rows[key]
+        return row
+
+    def page(self, **query: Any) -> dict[str, Any]:
+        """One cursor page, newest first unless ``order="asc"`` (see ``page``)."""
+        return page(list(self._rows.values()), key=lambda row: str(row.get("id")), **query)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self._rows.values()))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 class SharedIds(IdSequence):
     """An ``IdSequence`` that calls on several threads may draw from at once (handlers run
     concurrently; each id is still drawn exactly once)."""
@@ -204,9 +263,19 @@ class SharedIds(IdSequence):
 class Store:
     """All stored objects of one fake. ``reset()`` rebuilds every family from scratch."""
 
+    #: What ``lenient_ids`` is after a reset (``FakeOpenAI(lenient_ids=True)``, ``--lenient-ids``).
+    lenient_ids_default = False
+
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
         self.reset()
+
+    def collection(self, path: str, parents: tuple[str, ...] = (), noun: str = "object") -> Collection:
+        """The generic collection at ``path`` (a template) under ``parents`` (created empty)."""
+        found = self.collections.get((path, parents))
+        if found is None:
+            found = self.collections[(path, parents)] = Collection(noun)
+        return found
 
     def reset(self) -> None:
         self.models = Models(self.provider)
@@ -217,5 +286,11 @@ class Store:
         self.responses: Table[Any] = Table("response")
         self.conversations: Table[Any] = Table("conversation")
         self.chat_completions: Table[Any] = Table("chat completion")
+        #: The generic layer's collections: (collection path template, parent ids) -> Collection,
+        #: e.g. ("/containers/{container_id}/files", ("cntr_1",)). Created on first use.
+        self.collections: dict[tuple[str, tuple[str, ...]], Collection] = {}
+        #: ``lenient_ids``: an id the fake never created answers as a generated object with that
+        #: id instead of 404 (``@pytest.mark.openai_fake(lenient_ids=True)``, ``--lenient-ids``).
+        self.lenient_ids = self.lenient_ids_default
         #: name -> Blob, served without auth at ``/__fake/blobs/<name>`` (image URLs point here).
         self.blobs: dict[str, Blob] = {}

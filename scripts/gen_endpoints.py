@@ -28,6 +28,10 @@ def render() -> str:
         "`message` (tool calls, refusals, finish reasons). `streams`: `cut_stream`, `stream_error`",
         "and chunk delays apply.",
         "",
+        "A `(generic)` endpoint is read from the installed `openai` SDK and answered by the generic",
+        "layer: the request validated against the method's params type, a schema-valid reply with",
+        "stored create / retrieve / update / list / delete. Every other endpoint is hand-written.",
+        "",
     ]
     for provider in PROVIDERS.values():
         lines += [
@@ -43,7 +47,7 @@ def render() -> str:
         for route in routes.values():
             content = ", ".join(sorted(route.replies)) or "–"
             response = f"`{route.response.__name__}`" if route.response is not None else "–"
-            mark = " (own shape)" if route.endpoint in own else ""
+            mark = " (own shape)" if route.endpoint in own else " (generic)" if route.generic else ""
             lines.append(
                 f"| `{route.endpoint}`{mark} | {route.method} | `{provider.base_path}{route.path}` | {content} | "
                 f"{'yes' if route.streams else 'no'} | {response} |"

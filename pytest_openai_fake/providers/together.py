@@ -450,7 +450,7 @@ def _shared(endpoint: str) -> Any:
     """The shared handler of ``endpoint`` (imported late: resources import this package's base)."""
     from ..resources import ALL_RESOURCES
 
-    return next(route.handler for resource in ALL_RESOURCES for route in resource.routes if route.endpoint == endpoint)
+    return next(route.handler for resource in ALL_RESOURCES for route in resource.routes if route.endpoint == endpoint and not route.generic)
 
 
 @together.route(

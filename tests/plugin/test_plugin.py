@@ -197,17 +197,17 @@ def test_unrouted_request_fails_the_test_unless_problems_are_ignored(pytester: p
 
         def test_strict(openai_client):
             with pytest.raises(openai.NotFoundError):
-                openai_client.post("/assistants/nope", cast_to=object, body={})
+                openai_client.post("/no-such-family/nope", cast_to=object, body={})
 
         @pytest.mark.openai_fake(problems="ignore")
         def test_lenient(openai_client):
             with pytest.raises(openai.NotFoundError):
-                openai_client.post("/assistants/nope", cast_to=object, body={})
+                openai_client.post("/no-such-family/nope", cast_to=object, body={})
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_strict*", "*has no route for POST /v1/assistants/nope*"])
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_strict*", "*has no route for POST /v1/no-such-family/nope*"])
 
 
 def test_failed_test_report_lists_the_openai_calls(pytester: pytest.Pytester):

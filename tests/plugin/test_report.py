@@ -141,12 +141,12 @@ def test_a_teardown_failure_gets_the_section_once(pytester: pytest.Pytester):
 
         def test_x(openai_client):
             with pytest.raises(openai.NotFoundError):
-                openai_client.post("/assistants/nope", cast_to=object, body={})
+                openai_client.post("/no-such-family/nope", cast_to=object, body={})
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_x*", "*- OpenAI calls -*", "  1. POST /v1/assistants/nope -> 404  [[]default[]]"])
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_x*", "*- OpenAI calls -*", "  1. POST /v1/no-such-family/nope -> 404  [[]default[]]"])
     assert result.stdout.str().count("- OpenAI calls -") == 1
 
 
