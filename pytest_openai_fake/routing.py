@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -74,13 +75,43 @@ class Resource:
         return register
 
 
+#: build_map's results by their inputs. Compiling a Map of every SDK route costs ~150 ms, which
+#: every ``FakeOpenAI()`` would pay; a Map is never changed once built, so apps share it.
+_MAPS: dict[Any, tuple[Map, dict[str, Route]]] = {}
+_MAPS_LOCK = threading.Lock()
+_MAPS_KEPT = 32
+
+
 def build_map(
     resources: Iterable[Resource], base_path: str, mounts: Iterable[str] = (), endpoints: Iterable[str] | None = None
 ) -> tuple[Map, dict[str, Route]]:
     """A werkzeug Map with every route under ``base_path`` (``/v1``) and each of ``mounts``, and
     endpoint -> Route. ``endpoints``: only these (None: all). A later resource's route with the
     same endpoint name replaces an earlier one: a provider's own ``resources`` (given last) can
-    serve a shared endpoint in that provider's shape."""
+    serve a shared endpoint in that provider's shape. The same inputs (the same resources with
+    the same routes) give the same, shared Map; the dict is the caller's own copy."""
+    resources = tuple(resources)
+    mounts = tuple(mounts)
+    key = (
+        tuple((resource, tuple(resource.routes)) for resource in resources),
+        base_path,
+        mounts,
+        None if endpoints is None else tuple(endpoints),
+    )
+    with _MAPS_LOCK:
+        built = _MAPS.get(key)
+    if built is None:
+        built = _build_map(resources, base_path, mounts, key[3])
+        with _MAPS_LOCK:
+            if len(_MAPS) >= _MAPS_KEPT:
+                _MAPS.pop(next(iter(_MAPS)))
+            _MAPS[key] = built
+    return built[0], dict(built[1])
+
+
+def _build_map(
+    resources: tuple[Resource, ...], base_path: str, mounts: tuple[str, ...], endpoints: tuple[str, ...] | None
+) -> tuple[Map, dict[str, Route]]:
     wanted = None if endpoints is None else set(endpoints)
     routes = {
         route.endpoint: route

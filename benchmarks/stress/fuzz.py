@@ -4,8 +4,10 @@
     python benchmarks/stress/fuzz.py --case openai:1234 --seed 1 -v    # replay one case
 
 For each provider (openai, together, mistral, azure) the script reads the fake's route
-registry (``FakeApp(...).routes``) and needs a valid seed request for every endpoint in it
-(an endpoint without one fails the "seeds" check, so new endpoints are not silently skipped);
+registry (``FakeApp(...).routes``) and needs a valid seed request for every hand-written endpoint
+in it (an endpoint without one fails the "seeds" check, so new endpoints are not silently
+skipped); a last pass, "generic", fuzzes every endpoint of the generic layer, with seeds built
+from the SDK's params types (``generic_seeds``) against a fake with ``lenient_ids=True``;
 every seed must answer 2xx before fuzzing starts. Then ``--requests`` cases, spread over the
 providers by their number of endpoints, each built from its own ``Random(f"{seed}:{provider}:{i}")``
 (so ``--case provider:i`` replays exactly one), apply 1-3 mutations to a seed:
@@ -22,7 +24,7 @@ providers by their number of endpoints, each built from its own ``Random(f"{seed
 
 Checks: no answer is 5xx; every answer is JSON (an error in the provider's envelope: OpenAI's
 ``{"error": {message, type, param, code}}`` exactly, Together's, Mistral's or Azure's shape) or a
-well-formed SSE stream (every ``data:`` JSON or ``[DONE]``); no request hangs (``--timeout``);
+well-formed SSE stream (every ``data:`` JSON or ``[DONE]``), or bytes from a 2xx ``.content()``-style endpoint; no request hangs (``--timeout``);
 ``fake.take_problems()`` holds no exception (a bug in the fake). Failures are printed with the
 request that caused them and the ``--case`` to replay it; ``--failures PATH`` writes them all.
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -47,7 +50,10 @@ from _common import ENVELOPE_KEYS, Check, parser, report
 from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
 from pytest_openai_fake.resources.images import render_png
 
-PROVIDERS = ("openai", "together", "mistral", "azure")
+#: The passes: each provider's hand-written endpoints (hand-written seeds, stored fixtures), and
+#: "generic": every endpoint the generic layer answers, with seeds built from the SDK's params
+#: types, against a fake with ``lenient_ids=True`` (so the seeds' placeholder ids answer).
+PROVIDERS = ("openai", "together", "mistral", "azure", "generic")
 RESET_EVERY = 100  # cases between fake.reset() + fresh fixtures (stored objects to point at)
 PNG = render_png(b"fuzz", 256, 256)
 RGBA = render_png(b"fuzz", 256, 256, transparent=True)
@@ -161,8 +167,57 @@ def mistral_seeds() -> dict[str, list[Req]]:
     }
 
 
+def generic_seeds(routes: dict[str, Any]) -> dict[str, list[Req]]:
+    """A seed for each generic endpoint in ``routes``: its SDK method's required parameters, with
+    values generated from their types (the first member of a union of params types), file parts
+    as small text files, and literal placeholder ids in the path. None for a method whose
+    parameters can't be generated (the "seeds" check then names it)."""
+    from pydantic import TypeAdapter
+
+    from pytest_openai_fake import params
+    from pytest_openai_fake.determinism.schema import generate_instance
+    from pytest_openai_fake.surface import sdk_methods
+
+    def required(td: Any, seed: bytes) -> tuple[dict[str, Any], dict[str, tuple[str, bytes, str]]]:
+        if td is None:
+            return {}, {}
+        if getattr(td, "__origin__", None) is not None and not params.is_typeddict(td):
+            td = td.__args__[0]  # Union[ParamsNonStreaming, ParamsStreaming]: the first
+        fields, wanted, _ = params._fields(td)
+        values: dict[str, Any] = {}
+        files: dict[str, tuple[str, bytes, str]] = {}
+        for name in sorted(wanted):
+            if re.search(r"\bIO\b|FileTypes|PathLike|bytes", repr(fields[name])):
+                files[name] = (f"{name}.txt", b"fuzz data", "text/plain")
+            else:
+                values[name] = generate_instance(TypeAdapter(fields[name]).json_schema(), seed + name.encode())
+        return values, files
+
+    seeds: dict[str, list[Req]] = {}
+    for method in sdk_methods():
+        route = routes.get(method.endpoint)
+        if route is None or not route.generic:
+            continue
+        path = re.sub(r"\{(\w+)\}", r"fuzz_\1", method.path)
+        try:
+            types = method.types()
+            body, files = required(types.body, method.endpoint.encode())
+            query, _ = required(types.query, method.endpoint.encode())
+        except Exception:  # noqa: BLE001 - reported as a missing seed
+            continue
+        pairs = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items() if isinstance(v, (str, int, float))]
+        if method.multipart and files:
+            fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
+            seeds[method.endpoint] = [Req(method.method, path, fields=fields, files=files, query=pairs)]
+        else:
+            seeds[method.endpoint] = [Req(method.method, path, body if method.has_body else None, query=pairs)]
+    return seeds
+
+
 def seeds_for(provider: str) -> tuple[str, dict[str, list[Req]]]:
-    """(base path, endpoint -> seed requests) for a provider."""
+    """(base path, endpoint -> seed requests) for a provider ("generic": see ``generic_seeds``)."""
+    if provider == "generic":
+        return "/v1", {}
     if provider == "together":
         return "/v1", together_seeds()
     if provider == "mistral":
@@ -478,6 +533,8 @@ def error_shape_ok(body: Any, status: int) -> bool:
 
 def judge(status: int, ctype: str, data: bytes) -> Outcome:
     mime = ctype.split(";")[0].strip().lower()
+    if 200 <= status < 300 and data == b"":
+        return Outcome(status, "empty")  # methods the SDK reads no body of (``hangup``, ``accept``)
     if mime == "application/json":
         try:
             body = json.loads(data)
@@ -505,7 +562,13 @@ def judge(status: int, ctype: str, data: bytes) -> Outcome:
         return Outcome(status, "sse")
     if status >= 500:
         return Outcome(status, "other", f"5xx {ctype!r}: {data[:200]!r}")
-    return Outcome(status, "other", f"neither JSON nor SSE: {status} {ctype!r} {data[:120]!r}")
+    if 200 <= status < 300 and mime.startswith(BINARY_TYPES):
+        return Outcome(status, "binary")  # ``.content()`` methods: file, audio, image, video bytes
+    return Outcome(status, "other", f"neither JSON nor SSE nor bytes: {status} {ctype!r} {data[:120]!r}")
+
+
+#: Content types of a 2xx reply that is bytes (an error is always JSON).
+BINARY_TYPES = ("application/octet-stream", "audio/", "image/", "video/", "application/zip")
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -513,7 +576,7 @@ def judge(status: int, ctype: str, data: bytes) -> Outcome:
 
 def plan(total: int) -> dict[str, int]:
     """Cases per provider, in proportion to its number of endpoints."""
-    sizes = {p: len(FakeOpenAI(provider=p).app.routes) for p in PROVIDERS}
+    sizes = {p: len(_routes(FakeOpenAI(provider=_profile(p)).app.routes, p)) for p in PROVIDERS}
     whole = sum(sizes.values())
     counts = {p: total * n // whole for p, n in sizes.items()}
     counts["openai"] += total - sum(counts.values())
@@ -523,12 +586,14 @@ def plan(total: int) -> dict[str, int]:
 def run_provider(provider: str, count: int, seed: int, timeout: float, only: int | None, verbose: bool,
                  failures: list[dict], stats: Counter, budget_end: float) -> list[Check]:
     checks: list[Check] = []
-    fake = FakeOpenAI(provider=provider).start()
+    fake = FakeOpenAI(provider=_profile(provider), lenient_ids=provider == "generic").start()
     fake.configure(strict=True)
     http = httpx2.Client(timeout=timeout)
     try:
+        routes = _routes(fake.app.routes, provider)
         base, seeds = seeds_for(provider)
-        routes = fake.app.routes
+        if provider == "generic":
+            seeds = generic_seeds(routes)
         missing = sorted(set(routes) - set(seeds))
         seeds = {e: s for e, s in seeds.items() if e in routes}
         ids = make_fixtures(http, fake, provider)
@@ -602,6 +667,15 @@ def run_provider(provider: str, count: int, seed: int, timeout: float, only: int
         http.close()
         fake.stop()
     return checks
+
+
+def _profile(provider: str) -> str:
+    return "openai" if provider == "generic" else provider
+
+
+def _routes(routes: dict[str, Any], provider: str) -> dict[str, Any]:
+    """The endpoints a pass fuzzes: the generic layer's in "generic", the hand-written ones else."""
+    return {name: route for name, route in routes.items() if route.generic == (provider == "generic")}
 
 
 FINE_TUNED = "ft:gpt-4o-mini-2024-07-18:fuzz::abc123"

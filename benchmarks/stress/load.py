@@ -2,9 +2,9 @@
 
     python benchmarks/stress/load.py [--threads 8] [--calls 5000] [--quick]
 
-Each thread makes ``--calls`` calls through the real ``openai`` SDK (strict response
-validation), cycling through chat (plain, streamed, stored + retrieved), completions (plain and
-streamed), embeddings, responses (plain, streamed, stored + retrieved), models, moderations and
+Each thread makes ``--calls`` calls through the real ``openai`` SDK (strict response validation
+but for streamed completions, see ``NOT_STRICT``), cycling through chat (plain, streamed, stored
++ retrieved), completions (plain and streamed), embeddings, responses (plain, streamed, stored + retrieved), models, moderations and
 images. Every call carries its thread's tag twice: in an ``X-Stress-Tag`` header and in the
 body (``user``, message text, input, metadata). Checks:
 
@@ -117,6 +117,12 @@ def call_kinds():
     ]
 
 
+#: Calls read without strict validation: streamed completions carry finish_reason null until a
+#: choice's last chunk, as the real API sends them; the SDK's type rejects that, from the real API
+#: too (docs/coverage.md).
+NOT_STRICT = frozenset({"completions_stream"})
+
+
 def worker(fake: FakeOpenAI, http_client, index: int, calls: int, deadline: float, out: dict) -> None:
     kinds = call_kinds()
     made = 0
@@ -130,7 +136,7 @@ def worker(fake: FakeOpenAI, http_client, index: int, calls: int, deadline: floa
         tag = f"t{index}-c{j}"
         client = openai.OpenAI(
             base_url=fake.base_url, api_key=FAKE_API_KEY, max_retries=0, http_client=http_client,
-            default_headers={TAG_HEADER: tag}, _strict_response_validation=True, timeout=30,
+            default_headers={TAG_HEADER: tag}, _strict_response_validation=name not in NOT_STRICT, timeout=30,
         )
         try:
             fn(client, tag)
