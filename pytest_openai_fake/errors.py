@@ -162,11 +162,16 @@ def invalid_api_key(credential: str) -> OpenAIError:
 
 #: A response header with the fake's advice on an error; the error's wire text stays the API's.
 HINT_HEADER = "x-fake-hint"
+#: The longest model id the hint repeats whole.
+HINT_MODEL_CHARS = 200
 
 
-def model_not_found(model: str) -> OpenAIError:
+def model_not_found(model: object) -> OpenAIError:
     """The API's 404 for an unknown model; ``x-fake-hint`` says how a test adds it to its catalog."""
-    shown = json.dumps(model)  # escaped: a header carries neither newlines nor non-latin-1 text
+    # Escaped: a header carries neither newlines nor non-latin-1 text. Cut: HTTP clients refuse
+    # heads over a few kB (h11: 16 KiB), and a 100 kB model id must still reach them as a 404.
+    too_long = isinstance(model, str) and len(model) > HINT_MODEL_CHARS
+    shown = json.dumps(model[:HINT_MODEL_CHARS] + "..." if too_long else model)
     hint = (
         f"pytest-openai-fake: model {shown} is not in this test's catalog; add it with "
         f"@pytest.mark.openai_fake(models=[..., {shown}]) or openai_server.state.models.add({shown})"

@@ -763,6 +763,24 @@ def test_model_not_found_keeps_the_api_text_and_hints_in_a_header(openai_server,
     assert openai_server.requests.last.response.headers["x-fake-hint"] == caught.value.response.headers["x-fake-hint"]
 
 
+def test_a_huge_unknown_model_is_a_404_with_a_short_hint(client):
+    # The whole id in the header made a 100 kB head, which the SDK's HTTP client refuses.
+    model = "m" * 100_000
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model=model, messages=ASK)
+    assert caught.value.body["code"] == "model_not_found" and model in caught.value.body["message"]
+    hint = caught.value.response.headers["x-fake-hint"]
+    assert len(hint) < 1000, f"a hint of {len(hint)} characters"
+    assert f'"{"m" * 200}..."' in hint
+
+
+def test_a_null_model_the_sdk_allows_gets_the_404_not_a_500(client):
+    # responses.compact types ``model`` as Required[... | None]: null reaches the model lookup.
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.responses.compact(model=None, input="hi")
+    assert caught.value.body["code"] == "model_not_found"
+
+
 def test_the_hint_header_escapes_what_a_header_cannot_carry(openai_server, client):
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="modèle\nX-Injected: 1", messages=ASK)
