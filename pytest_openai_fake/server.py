@@ -148,10 +148,11 @@ _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 # A field line (RFC 9112 5): a token name (RFC 9110 5.6.2), a colon, a value without NUL or a bare
 # CR (RFC 9110 5.5: reject, or replace them with SP; we reject), then CRLF or a bare LF (RFC 9112 2.2).
 # Linear: the value is one greedy run of allowed bytes, with no overlapping group after it.
-_FIELD_LINE = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00\r\n]*\r?\n"
+_TCHARS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"  # RFC 9110 5.6.2 tchar
+_FIELD_LINE = _TCHARS + rb"+:[^\x00\r\n]*\r?\n"
 _FIELD_LINES = re.compile(rb"(?:%b)*\Z" % _FIELD_LINE)  # a whole head, checked in one call
 _FIELD_LINE_RE = re.compile(_FIELD_LINE + rb"\Z")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_TOKEN = re.compile(_TCHARS + rb"+\Z")
 # Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2); empty is allowed (no authority).
 _HOST = re.compile(r"(?:\[[0-9A-Za-z:.]+\]|[-A-Za-z0-9._~!$&'()*+,;=%]*)(?::[0-9]*)?\Z")
 _EMPTY_LINES = (b"\r\n", b"\n")
@@ -1084,7 +1085,7 @@ def _bad_field_line(lines: list[bytes]) -> str:
     # with white space) may be rejected with a 400, as is a line without a name.
     if not colon or not name or name != name.strip(" \t"):
         return f"Bad header line ({text.strip()!r})"
-    if not _TOKEN.match(name):
+    if not _TOKEN.match(name.encode("iso-8859-1")):
         return f"Invalid header name ({name!r})"
     return f"Invalid character in the value of header {name!r} (NUL or CR)"
 

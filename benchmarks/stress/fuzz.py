@@ -176,6 +176,7 @@ def generic_seeds(routes: dict[str, Any]) -> dict[str, list[Req]]:
 
     from pytest_openai_fake import params
     from pytest_openai_fake.determinism.schema import generate_instance
+    from pytest_openai_fake.resources import generic
     from pytest_openai_fake.surface import sdk_methods
 
     def required(td: Any, seed: bytes) -> tuple[dict[str, Any], dict[str, tuple[str, bytes, str]]]:
@@ -184,10 +185,11 @@ def generic_seeds(routes: dict[str, Any]) -> dict[str, list[Req]]:
         if getattr(td, "__origin__", None) is not None and not params.is_typeddict(td):
             td = td.__args__[0]  # Union[ParamsNonStreaming, ParamsStreaming]: the first
         fields, wanted, _ = params._fields(td)
+        file_fields = generic._file_fields(td)
         values: dict[str, Any] = {}
         files: dict[str, tuple[str, bytes, str]] = {}
         for name in sorted(wanted):
-            if re.search(r"\bIO\b|FileTypes|PathLike|bytes", repr(fields[name])):
+            if name in file_fields:
                 files[name] = (f"{name}.txt", b"fuzz data", "text/plain")
             else:
                 values[name] = generate_instance(TypeAdapter(fields[name]).json_schema(), seed + name.encode())

@@ -465,7 +465,7 @@ def _render(
         return decided.row
     if op.kind == "update" and decided.row is not None:
         collection = _collection(ctx, op.collection, values)  # type: ignore[arg-type]
-        changes = _reflectable(model, decided.row, body)
+        changes, _ = _reflected(model, decided.row, body)
         return collection.update(decided.row["id"], changes)
     if op.kind == "delete" and decided.row is not None:
         row = _instance(model, seed, {}, ctx, new_id=False)
@@ -475,7 +475,7 @@ def _render(
             row["deleted"] = True
         return _checked(model, row)
     if op.kind == "action" and decided.row is not None and _same_kind(model, decided.row):
-        changes = dict(_reflectable(model, decided.row, body))
+        changes, _ = _reflected(model, decided.row, body)
         status = _status_after(model, method.verb)
         if status is not None:
             changes["status"] = status
@@ -645,14 +645,10 @@ def _set_timestamps(instance: Any, ctx: Ctx) -> None:
                 instance[key] = ctx.clock.now()
 
 
-def _reflectable(model: Any, instance: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """The body's values for fields of the same name whose type they fit (checked with the model)."""
-    return _reflected(model, instance, body)[0]
-
-
 def _reflected(model: Any, instance: dict[str, Any], body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """``_reflectable``'s changes, and whether the instance with them applied passed the model
-    (so the caller need not validate it again; a create's one validation is most of its cost)."""
+    """The body's values for fields of the same name whose type they fit (checked with the
+    model), and whether the instance with them applied passed the model (so the caller need not
+    validate it again; a create's one validation is most of its cost)."""
     properties = _properties(model)
     changes = {k: v for k, v in body.items() if k in properties and v is not _FILE and k not in ("id", "object")}
     if not changes:
