@@ -246,3 +246,26 @@ async def test_async_pipeline(async_client, openai_server: FakeOpenAI):
     text = (await async_client.files.content(batch.output_file_id)).text
     assert sorted(json.loads(row)["custom_id"] for row in text.splitlines()) == ["a", "b"]
     assert [b.id async for b in async_client.batches.list()] == [batch.id]
+
+
+@pytest.mark.openai_fake(lenient_ids=True)
+def test_lenient_ids_take_an_input_file_never_uploaded(client):
+    batch = client.batches.create(input_file_id="file-placeholder", endpoint=CHAT, completion_window="24h")
+    failed = client.batches.retrieve(batch.id)
+    assert failed.status == "failed" and [e.code for e in failed.errors.data] == ["empty_file"]
+
+
+def test_an_input_file_deleted_before_validation_is_empty(client):
+    batch = start(client, [line("a")])
+    client.files.delete(batch.input_file_id)
+    assert [e.code for e in client.batches.retrieve(batch.id).errors.data] == ["empty_file"]
+
+
+def test_a_streaming_line_is_an_error_line_not_a_crash(client, openai_server: FakeOpenAI):
+    batch = start(client, [line("s", stream=True), line("n")])
+    openai_server.clock.advance(3)
+    batch = client.batches.retrieve(batch.id)
+    failed = results(client, batch.error_file_id)
+    assert failed["s"]["response"]["status_code"] == 400
+    assert failed["s"]["response"]["body"]["error"]["param"] == "stream"
+    assert list(results(client, batch.output_file_id)) == ["n"]
