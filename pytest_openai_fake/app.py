@@ -250,7 +250,7 @@ class FakeApp:
         if response.status_code == DROPPED:
             error = errors.server_error("the connection was dropped (scripted drop())").to_api()
             return InlineReply(500, json.dumps(error).encode(), request_id, 0.0)
-        data = response.body if isinstance(response, Reply) else b"".join(bytes(part) for part in response.response)
+        data = response.body if isinstance(response, Reply) else b"".join(part.encode() if isinstance(part, str) else bytes(part) for part in response.response)
         return InlineReply(response.status_code, data, request_id, outcome.delay if outcome is not None else 0.0)
 
     def _capture(

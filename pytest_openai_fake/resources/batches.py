@@ -81,7 +81,6 @@ class BatchRun:
     ready_at: dict[int, float] = field(default_factory=dict)
     polls: int = 0
     steps: int = 0
-    usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0, "reasoning_tokens": 0})
 
 
 def _batches(ctx: Ctx) -> Collection:
@@ -266,6 +265,7 @@ def _run_lines(ctx: Ctx, row: dict[str, Any], run: BatchRun, indexes: range) -> 
             continue
         line = run.lines[index]
         body = line["body"]
+        answer: Any
         if isinstance(body, dict) and body.get("stream") is True:  # a batch answers no streams
             error = errors.bad_request(STREAM_REFUSED, param="stream").to_api()
             status, request_id, answer, delay = 400, ctx.ids.next("req_"), error, 0.0
@@ -287,7 +287,6 @@ def _run_lines(ctx: Ctx, row: dict[str, Any], run: BatchRun, indexes: range) -> 
         counts = row["request_counts"]
         if 200 <= status < 300:
             counts["completed"] += 1
-            _add_usage(run.usage, answer)
         else:
             counts["failed"] += 1
 
@@ -332,8 +331,10 @@ def _finish(ctx: Ctx, row: dict[str, Any], run: BatchRun, status: str) -> None:
         row["output_file_id"] = add_file(ctx, _jsonl(row["id"], succeeded), f"{name}_output.jsonl", "batch_output", expires_after)["id"]
     if failed:
         row["error_file_id"] = add_file(ctx, _jsonl(row["id"], failed), f"{name}_error.jsonl", "batch_output", expires_after)["id"]
-    if run.results and row["status"] != "validating":
-        usage = run.usage
+    if run.results and row["status"] != "validating":  # the usage of the answers it kept
+        usage = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0, "reasoning_tokens": 0}
+        for result in succeeded:
+            _add_usage(usage, result["response"]["body"])
         row["usage"] = {
             "input_tokens": usage["input_tokens"],
             "input_tokens_details": {"cached_tokens": usage["cached_tokens"]},

@@ -81,8 +81,9 @@ def add_file(ctx: Ctx, data: bytes, filename: str, purpose: str, expires_after: 
         expires_at: int | None = now + int(expires_after["seconds"])
     else:
         expires_at = now + BATCH_FILE_TTL if purpose == "batch" else None
-    row = {
-        "id": ctx.ids.next("file-"),
+    file_id = ctx.ids.next("file-")
+    row: dict[str, Any] = {
+        "id": file_id,
         "object": "file",
         "bytes": len(data),
         "created_at": now,
@@ -93,7 +94,7 @@ def add_file(ctx: Ctx, data: bytes, filename: str, purpose: str, expires_after: 
         "status_details": None,
     }
     stored_files(ctx).add(row)
-    ctx.state.file_data[row["id"]] = data
+    ctx.state.file_data[file_id] = data
     return row
 
 

@@ -177,8 +177,11 @@ def _peak_rss() -> int:
 
 
 def _reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError as exc:  # a kernel or sandbox that does not allow it
+        pytest.skip(f"cannot reset the peak RSS: {exc}")
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="reads RSS and its peak from /proc (Linux)")
