@@ -269,3 +269,11 @@ def test_a_streaming_line_is_an_error_line_not_a_crash(client, openai_server: Fa
     assert failed["s"]["response"]["status_code"] == 400
     assert failed["s"]["response"]["body"]["error"]["param"] == "stream"
     assert list(results(client, batch.output_file_id)) == ["n"]
+
+
+def test_an_input_file_over_200_mb_fails(client, monkeypatch):
+    from pytest_openai_fake.resources import batches
+
+    monkeypatch.setattr(batches, "MAX_INPUT_BYTES", 10)
+    batch = client.batches.retrieve(start(client, [line("a")]).id)
+    assert [(e.code, e.line) for e in batch.errors.data] == [("file_too_large", None)]

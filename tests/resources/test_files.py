@@ -206,3 +206,13 @@ def test_a_200_mb_upload_is_held_once_and_freed_by_reset(client, openai_server: 
     del data
     openai_server.reset()
     assert _rss() < before - size // 2, "reset frees the file's bytes"
+
+
+def test_a_file_over_the_size_limit_is_refused(client, monkeypatch):
+    from pytest_openai_fake.resources import files
+
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 10)  # 512 MB in the API: the same check, smaller
+    with pytest.raises(openai.BadRequestError) as info:
+        client.files.create(file=("a.txt", b"x" * 11), purpose="fine-tune")
+    assert info.value.body["param"] == "file"
+    assert client.files.create(file=("a.txt", b"x" * 10), purpose="fine-tune").bytes == 10
