@@ -57,8 +57,8 @@ def endpoints(client: Any, admin: Any) -> dict[str, Callable[[], Any]]:
         "models.retrieve": lambda: client.models.retrieve("gpt-4o-mini"),
         "conversations.create": lambda: client.conversations.create(),
         "conversations.items.list": lambda: client.conversations.items.list(conversation_id()),
-        # The generic layer (issue 13): families answered from the SDK's own types.
         "batches.list": lambda: client.batches.list(),
+        # The generic layer (issue 13): families answered from the SDK's own types.
         "vector_stores.create": lambda: client.vector_stores.create(name="docs"),
         "vector_stores.list": lambda: client.vector_stores.list(),
         "fine_tuning.jobs.list": lambda: client.fine_tuning.jobs.list(),

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
 from . import __version__, errors
@@ -192,6 +193,14 @@ class FakeApp:
             tool = self._match_tool(request)
             if tool is not None:
                 return tool
+        response, outcome, cancel = self._api_call(request)
+        if outcome is not None:
+            return self._perform(response, outcome, cancel)
+        return response
+
+    def _api_call(self, request: FakeRequest) -> tuple[Response | Reply, Outcome | None, threading.Event]:
+        """Answer an API request and log it; the scripted outcome's timing is left to the caller
+        (``_perform`` for a client's call; a batch line counts a delay on the fake clock)."""
         started = time.perf_counter()
         request.get_data(cache=True)  # always read the body, even when we answer early
         # The call runs without the lock: routing, parsing, validation and generation overlap with
@@ -222,9 +231,27 @@ class FakeApp:
                 if script is not None:
                     script.calls.append(captured)
                 self.problems.extend(problems)
-        if outcome is not None:
-            return self._perform(response, outcome, cancel)
-        return response
+        return response, outcome, cancel
+
+    def _inline(self, outer: dict[str, Any], method: str, path: str, body: bytes, *, batch_id: str) -> InlineReply:
+        """Run ``method path`` with the JSON ``body`` through the app as a client's call would
+        run (``Ctx.inline``): a batch's line. It carries the credentials of the call that runs it
+        (the batch's retrieve, list or cancel) and is logged with ``batch_id``. A scripted delay
+        is not slept: it is returned, for the batch to count on the fake clock; a scripted
+        ``drop()`` is the line's 500."""
+        environ = EnvironBuilder(path=path, method=method, data=body, content_type="application/json").get_environ()
+        for key in ("SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_AUTHORIZATION", *self._key_headers):
+            if key in outer:
+                environ[key] = outer[key]
+        environ[BATCH_ENVIRON_KEY] = batch_id
+        response, outcome, _ = self._api_call(FakeRequest(environ))
+        headers = response.headers if isinstance(response, Reply) else response.headers.to_wsgi_list()
+        request_id = next((value for name, value in headers if name.lower() == "x-request-id"), "")
+        if response.status_code == DROPPED:
+            error = errors.server_error("the connection was dropped (scripted drop())").to_api()
+            return InlineReply(500, json.dumps(error).encode(), request_id, 0.0)
+        data = response.body if isinstance(response, Reply) else b"".join(part.encode() if isinstance(part, str) else bytes(part) for part in response.response)
+        return InlineReply(response.status_code, data, request_id, outcome.delay if outcome is not None else 0.0)
 
     def _capture(
         self,
@@ -249,6 +276,7 @@ class FakeApp:
             index=index,
             response=response,
             script=script,
+            batch_id=request.environ.get(BATCH_ENVIRON_KEY),
         )
 
     def _perform(self, response: Response | Reply, outcome: Outcome, cancel: threading.Event) -> Response | Reply:
@@ -292,7 +320,10 @@ class FakeApp:
 
         try:
             self._authenticate(request)
-            ctx = Ctx(request, self.state, self.clock, ids, self.provider, endpoint, deployment=values.pop("deployment", None), _enter=enter)
+            ctx = Ctx(
+                request, self.state, self.clock, ids, self.provider, endpoint,
+                deployment=values.pop("deployment", None), inline=functools.partial(self._inline, request.environ), _enter=enter,
+            )
             if self.provider.check is not None:
                 self.provider.check(ctx)
                 if held:  # the check read the store: let go, so that scripts' user code runs unlocked
@@ -675,6 +706,21 @@ class _ScriptFailure(Exception):
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+
+
+#: The WSGI environ key that marks a request a batch runs (its value: the batch id).
+BATCH_ENVIRON_KEY = "pytest_openai_fake.batch_id"
+
+
+@dataclass(frozen=True)
+class InlineReply:
+    """What a request run inside the fake (a batch line) was answered: status, body bytes, the
+    ``x-request-id``, and the scripted delay (seconds) that the caller counts on the fake clock."""
+
+    status: int
+    body: bytes
+    request_id: str
+    delay: float
 
 
 #: The status of a reply that is never sent: the connection is reset instead (``drop()``).

@@ -478,6 +478,9 @@ class CapturedRequest:
     index: int = 0
     response: CapturedResponse | None = field(default=None, repr=False, compare=False)
     script: Script | None = field(default=None, repr=False, compare=False)
+    #: The id of the batch that ran this request (a line of its input file), ``None`` for a
+    #: request a client sent.
+    batch_id: str | None = field(default=None, compare=False)
     _json: Any = field(default=_NO_JSON, repr=False, compare=False)
 
     @property
@@ -518,6 +521,7 @@ class CapturedRequest:
             "headers": dict(self.headers),
             "endpoint": self.endpoint,
             "status": self.status,
+            "batch_id": self.batch_id,
             "json": body,
             "body": None if body is not None else self.body.decode("utf-8", "replace"),
             "script": None if self.script is None else self.script.name,

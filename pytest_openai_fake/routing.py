@@ -226,6 +226,10 @@ class Ctx:
     reply: dict[str, Any] | None = None
     #: The ``<deployment>`` of an Azure-style path, for the provider's ``check`` hook.
     deployment: str | None = None
+    #: Runs a request through the app as if a client had sent it (its route, validation, scripts,
+    #: faults and the request log) and returns an ``InlineReply``: how a batch runs its lines.
+    #: ``inline(method, path, body_bytes, batch_id=...)``; set by the app.
+    inline: Callable[..., Any] | None = field(default=None, repr=False)
     _body: Any = field(default=None, repr=False)
     _enter: Callable[[], None] | None = field(default=None, repr=False)
 

@@ -294,3 +294,10 @@ class Store:
         self.lenient_ids = self.lenient_ids_default
         #: name -> Blob, served without auth at ``/__fake/blobs/<name>`` (image URLs point here).
         self.blobs: dict[str, Blob] = {}
+        #: The bytes of each stored file (``resources/files.py``), by file id: held once, served
+        #: from this one object, freed by ``delete`` and ``reset``.
+        self.file_data: dict[str, bytes] = {}
+        #: The parts of each pending upload (``resources/uploads.py``): upload id -> part id -> bytes.
+        self.upload_parts: dict[str, dict[str, bytes]] = {}
+        #: What each batch still has to run (``resources/batches.py``), by batch id.
+        self.batch_runs: dict[str, Any] = {}

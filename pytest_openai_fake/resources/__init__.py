@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from . import chat, chat_store, completions, conversations, embeddings, generic, images, models, moderations, responses
+from . import (
+    batches,
+    chat,
+    chat_store,
+    completions,
+    conversations,
+    embeddings,
+    files,
+    generic,
+    images,
+    models,
+    moderations,
+    responses,
+    uploads,
+)
 
 __all__ = ["ALL_RESOURCES"]
 
@@ -18,4 +32,7 @@ ALL_RESOURCES = (
     models.models,
     moderations.moderations,
     responses.responses,
+    files.files,
+    uploads.uploads,
+    batches.batches,
 )

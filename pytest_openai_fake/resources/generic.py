@@ -693,3 +693,29 @@ def _status_after(model: Any, verb: str) -> str | None:
             return status
     return matching[0] if matching else None
 
+
+
+# -- for hand-written families ---------------------------------------------------------------
+
+
+@functools.cache
+def sdk_method(endpoint: str) -> SdkMethod:
+    """The SDK method named ``endpoint`` (``"files.create"``)."""
+    return next(method for method in sdk_methods() if method.endpoint == endpoint)
+
+
+def validated(ctx: Ctx, endpoint: str, values: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body and query of a call to ``endpoint``, validated as the generic route validates
+    them (the SDK's params types; a multipart file part is ``FILE_PART``): what a hand-written
+    handler of the family starts with."""
+    method = sdk_method(endpoint)
+    types = method.types()
+    path_values = values or {}
+    body = _validated_body(ctx, method, types, path_values)
+    shared = types.query in (types.body, types.body_alt) or not params.is_typeddict(types.query)
+    query = _validated_query(ctx, types.query, path_values, fixed=method.fixed_query, shared=shared)
+    return body, query
+
+
+#: The value ``validated`` gives a multipart file part.
+FILE_PART = _FILE

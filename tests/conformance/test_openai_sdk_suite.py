@@ -231,7 +231,7 @@ REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 #: In the stateful mode: the API's 404 for an object the suite never created (its placeholder
 #: ids: "batch_id", "file_id", "resp_677efb...", "conv_123", ...).
-PLACEHOLDER = re.compile(r"NotFoundError: Error code: 404 - (No .+ found with id '|No such File object: '|(Response|Conversation) with id ')")
+PLACEHOLDER = re.compile(r"NotFoundError: Error code: 404 - (No .+ found with id '|No such (File|Upload) object: '|(Response|Conversation) with id ')")
 PLACEHOLDER_REASON = "addresses an object by a placeholder id the suite never created: the API's 404"
 
 

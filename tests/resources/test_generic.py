@@ -19,6 +19,8 @@ from pytest_openai_fake.surface import sdk_methods
 pytestmark = pytest.mark.filterwarnings("ignore:.*(deprecated|Assistants API).*:DeprecationWarning")
 
 BATCH = {"input_file_id": "file-abc", "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+#: A family the generic layer answers (batches are hand-written: ``resources/batches.py``).
+JOB = {"model": "gpt-4o-mini-2024-07-18", "training_file": "file-abc"}
 
 
 @pytest.fixture
@@ -41,9 +43,10 @@ def test_every_sdk_method_is_a_route(openai_server: FakeOpenAI):
         assert method.endpoint in routes or any(
             r.method == method.method and r.path.replace("path:", "") == method.rule for r in routes.values()
         ), method.endpoint
-    batch_create = routes["batches.create"]
-    assert (batch_create.method, batch_create.path, batch_create.generic) == ("POST", "/batches", True)
+    job_create = routes["fine_tuning.jobs.create"]
+    assert (job_create.method, job_create.path, job_create.generic) == ("POST", "/fine_tuning/jobs", True)
     assert routes["chat.completions.create"].generic is False  # hand-written wins
+    assert routes["batches.create"].generic is False
 
 
 def test_operations_are_read_from_the_paths():
@@ -69,14 +72,14 @@ def test_unknown_path_is_still_unknown_url(client):
 
 
 def test_create_stores_and_reflects(client, openai_server: FakeOpenAI):
-    batch = client.batches.create(**BATCH, metadata={"job": "nightly"})
-    assert batch.id.startswith("batch_") and batch.object == "batch"
-    assert (batch.input_file_id, batch.endpoint, batch.completion_window) == ("file-abc", "/v1/chat/completions", "24h")
-    assert batch.metadata == {"job": "nightly"}
-    assert batch.created_at == openai_server.app.clock.now()
-    again = client.batches.retrieve(batch.id)
-    assert again == batch
-    assert openai_server.requests.last.endpoint == "batches.retrieve"
+    job = client.fine_tuning.jobs.create(**JOB, metadata={"job": "nightly"})
+    assert job.id.startswith("ftjob-") and job.object == "fine_tuning.job"
+    assert (job.model, job.training_file) == ("gpt-4o-mini-2024-07-18", "file-abc")
+    assert job.metadata == {"job": "nightly"}
+    assert job.created_at == openai_server.app.clock.now()
+    again = client.fine_tuning.jobs.retrieve(job.id)
+    assert again == job
+    assert openai_server.requests.last.endpoint == "fine_tuning.jobs.retrieve"
 
 
 def test_update_merges_and_delete_removes(client):
@@ -98,10 +101,10 @@ def test_update_merges_and_delete_removes(client):
 
 
 def test_cancel_changes_status(client):
-    batch = client.batches.create(**BATCH)
-    cancelled = client.batches.cancel(batch.id)
-    assert cancelled.id == batch.id and cancelled.status == "cancelled"
-    assert client.batches.retrieve(batch.id).status == "cancelled"
+    job = client.fine_tuning.jobs.create(**JOB)
+    cancelled = client.fine_tuning.jobs.cancel(job.id)
+    assert cancelled.id == job.id and cancelled.status == "cancelled"
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
 
 
 def test_unknown_file_is_the_apis_404(client):
@@ -111,10 +114,10 @@ def test_unknown_file_is_the_apis_404(client):
 
 
 def test_list_pages_newest_first_and_auto_paginates(client):
-    ids = [client.batches.create(**BATCH).id for _ in range(25)]
-    page = client.batches.list(limit=10)
-    assert [b.id for b in page.data] == ids[::-1][:10] and page.has_more is True
-    assert [b.id for b in client.batches.list(limit=10)] == ids[::-1]  # the SDK walks every page
+    ids = [client.fine_tuning.jobs.create(**JOB).id for _ in range(25)]
+    page = client.fine_tuning.jobs.list(limit=10)
+    assert [j.id for j in page.data] == ids[::-1][:10] and page.has_more is True
+    assert [j.id for j in client.fine_tuning.jobs.list(limit=10)] == ids[::-1]  # the SDK walks every page
     first = client.vector_stores.create(name="a")
     second = client.vector_stores.create(name="b")
     listed = client.vector_stores.list(order="asc")
@@ -184,9 +187,9 @@ def test_streaming_method_streams_valid_events(client):
 
 
 def test_the_reply_is_deterministic(openai_server: FakeOpenAI, client):
-    first = client.batches.create(**BATCH).model_dump(exclude={"id"})
+    first = client.fine_tuning.jobs.create(**JOB).model_dump(exclude={"id"})
     openai_server.reset()
-    second = client.batches.create(**BATCH).model_dump(exclude={"id"})
+    second = client.fine_tuning.jobs.create(**JOB).model_dump(exclude={"id"})
     assert first == second
 
 
@@ -227,14 +230,14 @@ def test_a_file_part_must_be_a_file(openai_server: FakeOpenAI):
 
 
 def test_scripting_and_faults_work_on_generic_endpoints(openai_server: FakeOpenAI, client):
-    openai_server.on("batches.retrieve").fail(429)
+    openai_server.on("fine_tuning.jobs.retrieve").fail(429)
     with pytest.raises(openai.RateLimitError):
-        client.batches.retrieve("batch_anything")
-    batch = client.batches.create(**BATCH)
-    openai_server.on("batches.create").respond({"status": "failed"})
-    assert client.batches.create(**BATCH).status == "failed"
-    assert [r.endpoint for r in openai_server.requests] == ["batches.retrieve", "batches.create", "batches.create"]
-    assert batch.status != "failed"
+        client.fine_tuning.jobs.retrieve("ftjob-anything")
+    job = client.fine_tuning.jobs.create(**JOB)
+    openai_server.on("fine_tuning.jobs.create").respond({"status": "failed"})
+    assert client.fine_tuning.jobs.create(**JOB).status == "failed"
+    assert [r.endpoint for r in openai_server.requests] == ["fine_tuning.jobs.retrieve", "fine_tuning.jobs.create", "fine_tuning.jobs.create"]
+    assert job.status != "failed"
 
 
 @pytest.mark.openai_fake(lenient_ids=True)
