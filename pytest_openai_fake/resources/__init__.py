@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from . import chat, chat_store, completions, conversations, embeddings, generic, images, models, moderations, responses
+from . import audio, chat, chat_store, completions, conversations, embeddings, generic, images, models, moderations, responses
 
 __all__ = ["ALL_RESOURCES"]
 
 #: The generic layer comes first: every hand-written route with the same endpoint replaces it.
 ALL_RESOURCES = (
     generic.generic,
+    audio.audio,
     chat.chat,
     chat_store.chat_store,
     completions.completions,
