@@ -53,7 +53,9 @@ def test_the_assistant_hears_and_answers(openai_client, openai_server):
 
 def test_a_scripted_transcript_stands_in_for_a_microphone(openai_client, openai_server):
     openai_server.on("audio.transcriptions.create").respond("What time do you open?")
-    recording = openai_client.audio.speech.create(model="tts-1", voice="alloy", input="(noise)", response_format="wav").content
+    recording = openai_client.audio.speech.create(
+        model="tts-1", voice="alloy", input="(noise)", response_format="wav"
+    ).content
 
     heard, _, _ = answer_voice_message(openai_client, recording)
 

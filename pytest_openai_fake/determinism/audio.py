@@ -129,7 +129,11 @@ def _wav(pcm: bytes, text: str) -> bytes:
         writer.setframerate(SAMPLE_RATE)
         writer.writeframes(pcm)
     riff = out.getvalue()
-    info = b"INFO" + _riff_chunk(b"ISFT", _VENDOR.encode() + b"\0") + _riff_chunk(b"ICMT", f"{TEXT_KEY}={text}".encode() + b"\0")
+    info = (
+        b"INFO"
+        + _riff_chunk(b"ISFT", _VENDOR.encode() + b"\0")
+        + _riff_chunk(b"ICMT", f"{TEXT_KEY}={text}".encode() + b"\0")
+    )
     body = riff[12:] + _riff_chunk(b"LIST", info)
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
 
@@ -168,12 +172,7 @@ def _flac(pcm: bytes, text: str) -> bytes:
     packed = (SAMPLE_RATE << 44) | (0 << 41) | (15 << 36) | total
     info += packed.to_bytes(8, "big") + hashlib.md5(pcm).digest()
     comment = _vorbis_comment({TEXT_KEY: text})
-    return (
-        b"fLaC"
-        + _flac_block(0, info, last=False)
-        + _flac_block(4, comment, last=True)
-        + b"".join(frames)
-    )
+    return b"fLaC" + _flac_block(0, info, last=False) + _flac_block(4, comment, last=True) + b"".join(frames)
 
 
 def _flac_block(kind: int, data: bytes, *, last: bool) -> bytes:
@@ -276,17 +275,20 @@ _MP3_SAMPLES = 576
 #: ADTS, MPEG-4 AAC LC, 24 kHz (index 6), mono, 11-byte frames (7 header + 4 payload) of 1,024
 #: samples. The payload is one single-channel element with ``max_sfb`` 0 (no spectral data,
 #: silence) and the END element: 29 zero bits, then 111.
-_ADTS_FRAME = bytes(
-    [
-        0xFF,
-        0xF1,  # syncword, MPEG-4, layer 0, no CRC
-        (1 << 6) | (6 << 2) | (1 >> 2),  # profile LC (1), 24 kHz (6), channel config high bit
-        ((1 & 3) << 6) | (11 >> 11),  # channel config 1, frame length (13 bits) starts
-        (11 >> 3) & 0xFF,
-        ((11 & 7) << 5) | 0x1F,  # buffer fullness 0x7FF (VBR)
-        0xFC,  # fullness low bits, one raw data block
-    ]
-) + b"\x00\x00\x00\x07"
+_ADTS_FRAME = (
+    bytes(
+        [
+            0xFF,
+            0xF1,  # syncword, MPEG-4, layer 0, no CRC
+            (1 << 6) | (6 << 2) | (1 >> 2),  # profile LC (1), 24 kHz (6), channel config high bit
+            ((1 & 3) << 6) | (11 >> 11),  # channel config 1, frame length (13 bits) starts
+            (11 >> 3) & 0xFF,
+            ((11 & 7) << 5) | 0x1F,  # buffer fullness 0x7FF (VBR)
+            0xFC,  # fullness low bits, one raw data block
+        ]
+    )
+    + b"\x00\x00\x00\x07"
+)
 _AAC_SAMPLES = 1024
 
 
@@ -377,7 +379,9 @@ def _ogg_page(serial: int, sequence: int, flags: int, granule: int, packets: lis
         lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
     if len(lacing) > 255:
         raise ValueError("one Ogg page holds at most 255 segments")
-    header = b"OggS\x00" + struct.pack("<BqIII", flags, granule, serial, sequence, 0) + bytes([len(lacing)]) + bytes(lacing)
+    header = (
+        b"OggS\x00" + struct.pack("<BqIII", flags, granule, serial, sequence, 0) + bytes([len(lacing)]) + bytes(lacing)
+    )
     page = header + b"".join(packets)
     crc = _ogg_crc(page)
     return page[:22] + struct.pack("<I", crc) + page[26:]
@@ -492,7 +496,7 @@ def duration(data: bytes) -> float | None:
     try:
         if kind == "wav":
             with wave.open(io.BytesIO(data)) as reader:
-                return reader.getnframes() / reader.getframerate()
+                return float(reader.getnframes() / reader.getframerate())
         if kind == "flac":
             for block, body in _flac_blocks(data):
                 if block == 0 and len(body) >= 18:
@@ -504,7 +508,7 @@ def duration(data: bytes) -> float | None:
             packets = _ogg_packets(data, 1)
             granule = max((g for g, _, _ in _ogg_pages(data)), default=0)
             if packets and packets[0][:8] == b"OpusHead":
-                pre_skip = struct.unpack("<H", packets[0][10:12])[0]
+                pre_skip: int = struct.unpack("<H", packets[0][10:12])[0]
                 return max(granule - pre_skip, 0) / _OPUS_RATE
             if packets and packets[0][:7] == b"\x01vorbis":
                 rate = struct.unpack("<I", packets[0][12:16])[0]

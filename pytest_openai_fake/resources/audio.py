@@ -31,8 +31,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from .. import errors
-from ..determinism import count_tokens, digest, generate_text
 from ..determinism import audio as codec
+from ..determinism import count_tokens, digest, generate_text
 from ..routing import Ctx, Resource
 from ..streaming import event, sse_response
 
@@ -52,7 +52,21 @@ SPEECH_MODELS = {
     "tts-1-hd": SpeechModel(sse=False),
     "gpt-4o-mini-tts": SpeechModel(sse=True),
 }
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar")
+VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
+)
 MAX_INPUT = 4096
 
 
@@ -70,11 +84,19 @@ class TranscribeModel:
     translates: bool = False
 
 
-WHISPER = TranscribeModel(("json", "text", "srt", "verbose_json", "vtt"), streams=False, logprobs=False, diarize=False,
-                          usage="duration", granularities=True, translates=True)
+WHISPER = TranscribeModel(
+    ("json", "text", "srt", "verbose_json", "vtt"),
+    streams=False,
+    logprobs=False,
+    diarize=False,
+    usage="duration",
+    granularities=True,
+    translates=True,
+)
 GPT = TranscribeModel(("json", "text"), streams=True, logprobs=True, diarize=False, usage="tokens")
-DIARIZE = TranscribeModel(("json", "text", "diarized_json"), streams=True, logprobs=False, diarize=True, usage="tokens",
-                          prompt=False)
+DIARIZE = TranscribeModel(
+    ("json", "text", "diarized_json"), streams=True, logprobs=False, diarize=True, usage="tokens", prompt=False
+)
 #: By longest matching prefix.
 TRANSCRIBE_MODELS = {
     "whisper-1": WHISPER,
@@ -100,8 +122,23 @@ INCOMPATIBLE_FORMAT = "response_format '{format}' is not compatible with model '
 TOO_LARGE = "Maximum content size limit (26214400) exceeded ({size} bytes read)"
 # Unverified wording (no public report found): a voice that is neither a built-in name nor a
 # stored custom voice, a non-audio model, and the parameters a model does not take.
-LANGUAGES = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "ja": "japanese",
-             "pt": "portuguese", "nl": "dutch", "zh": "chinese", "ko": "korean", "ru": "russian"}
+#: The SDK: chunking_strategy is "Required when using gpt-4o-transcribe-diarize for inputs longer
+#: than 30 seconds" (the wording of the 400 is unverified).
+DIARIZE_UNCHUNKED_SECONDS = 30
+CHUNKING_REQUIRED = "chunking_strategy is required for gpt-4o-transcribe-diarize when the audio is longer than 30 seconds."
+LANGUAGES = {
+    "en": "english",
+    "fr": "french",
+    "de": "german",
+    "es": "spanish",
+    "it": "italian",
+    "ja": "japanese",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "zh": "chinese",
+    "ko": "korean",
+    "ru": "russian",
+}
 
 # -- speech ----------------------------------------------------------------------------------
 
@@ -136,15 +173,18 @@ def _speech_model(ctx: Ctx, model: str) -> SpeechModel:
     ctx.require_model(model)
     card = next((SPEECH_MODELS[p] for p in sorted(SPEECH_MODELS, key=len, reverse=True) if model.startswith(p)), None)
     if card is None:
-        raise errors.invalid_value("model", f"Invalid 'model': '{model}' is not a text-to-speech model. "
-                                   f"Supported models are {', '.join(SPEECH_MODELS)}.")
+        raise errors.invalid_value(
+            "model",
+            f"Invalid 'model': '{model}' is not a text-to-speech model. "
+            f"Supported models are {', '.join(SPEECH_MODELS)}.",
+        )
     return card
 
 
 def _voice(ctx: Ctx, voice: Any) -> str:
     """A built-in voice name, or the id of a stored custom voice (``voice_...``)."""
     if isinstance(voice, dict):
-        voice_id = voice["id"]
+        voice_id = str(voice["id"])
         if not ctx.state.lenient_ids and voice_id not in ctx.state.collection("/audio/voices", (), "voices"):
             raise errors.bad_request(f"Voice '{voice_id}' not found.", param="voice", code="invalid_value")
         return voice_id
@@ -181,6 +221,8 @@ def create_transcription(ctx: Ctx) -> Any:
     fmt = body.get("response_format") or "json"
     _check_options(body, model, model_id, fmt)
     text, seconds = _hear(ctx, upload, "audio.transcriptions.create")
+    if model.diarize and seconds > DIARIZE_UNCHUNKED_SECONDS and body.get("chunking_strategy") is None:
+        raise errors.bad_request(CHUNKING_REQUIRED, param="chunking_strategy", code="invalid_value")
     if streaming and model.streams:
         return _transcript_events(ctx, body, model, text, seconds)
     return _render(ctx, body, model, fmt, text, seconds, task="transcribe")
@@ -193,8 +235,9 @@ def create_translation(ctx: Ctx) -> Any:
     model_id = body["model"]
     model = _transcribe_model(ctx, model_id)
     if not model.translates:
-        raise errors.invalid_value("model", f"Invalid 'model': '{model_id}' does not support translations. "
-                                   "Supported models are whisper-1.")
+        raise errors.invalid_value(
+            "model", f"Invalid 'model': '{model_id}' does not support translations. Supported models are whisper-1."
+        )
     fmt = body.get("response_format") or "json"
     upload = _upload(body["file"])
     text, seconds = _hear(ctx, upload, "audio.translations.create")
@@ -205,31 +248,48 @@ def _transcribe_model(ctx: Ctx, model_id: str) -> TranscribeModel:
     ctx.require_model(model_id)
     prefix = max((p for p in TRANSCRIBE_MODELS if model_id.startswith(p)), key=len, default=None)
     if prefix is None:
-        raise errors.invalid_value("model", f"Invalid 'model': '{model_id}' is not a speech-to-text model. "
-                                   f"Supported models are {', '.join(TRANSCRIBE_MODELS)}.")
+        raise errors.invalid_value(
+            "model",
+            f"Invalid 'model': '{model_id}' is not a speech-to-text model. "
+            f"Supported models are {', '.join(TRANSCRIBE_MODELS)}.",
+        )
     return TRANSCRIBE_MODELS[prefix]
 
 
 def _check_options(body: dict[str, Any], model: TranscribeModel, model_id: str, fmt: str) -> None:
     if fmt not in model.formats:
-        choices = " or ".join(f"'{f}'" for f in model.formats) if len(model.formats) == 2 else (
-            ", ".join(f"'{f}'" for f in model.formats[:-1]) + f" or '{model.formats[-1]}'")
-        raise errors.bad_request(INCOMPATIBLE_FORMAT.format(format=fmt, model=model_id, choices=choices),
-                                 param="response_format", code="unsupported_value")
+        choices = (
+            " or ".join(f"'{f}'" for f in model.formats)
+            if len(model.formats) == 2
+            else (", ".join(f"'{f}'" for f in model.formats[:-1]) + f" or '{model.formats[-1]}'")
+        )
+        raise errors.bad_request(
+            INCOMPATIBLE_FORMAT.format(format=fmt, model=model_id, choices=choices),
+            param="response_format",
+            code="unsupported_value",
+        )
     include = body.get("include") or []
     if "logprobs" in include and (not model.logprobs or fmt != "json"):
-        raise errors.unsupported_parameter("include", " 'logprobs' needs response_format 'json' and a gpt-4o transcribe model.")
+        raise errors.unsupported_parameter(
+            "include", " 'logprobs' needs response_format 'json' and a gpt-4o transcribe model."
+        )
     if body.get("timestamp_granularities") and (not model.granularities or fmt != "verbose_json"):
-        raise errors.bad_request("`response_format` must be set `verbose_json` to use timestamp granularities.",
-                                 param="timestamp_granularities", code="invalid_value")
+        raise errors.bad_request(
+            "`response_format` must be set `verbose_json` to use timestamp granularities.",
+            param="timestamp_granularities",
+            code="invalid_value",
+        )
     if body.get("prompt") is not None and not model.prompt:
         raise errors.unsupported_parameter("prompt")
     names, refs = body.get("known_speaker_names") or [], body.get("known_speaker_references") or []
     if (names or refs) and not model.diarize:
         raise errors.unsupported_parameter("known_speaker_names" if names else "known_speaker_references")
     if len(names) != len(refs):
-        raise errors.bad_request("known_speaker_names and known_speaker_references must have the same length.",
-                                 param="known_speaker_names", code="invalid_value")
+        raise errors.bad_request(
+            "known_speaker_names and known_speaker_references must have the same length.",
+            param="known_speaker_names",
+            code="invalid_value",
+        )
     errors.check_length("known_speaker_names", names, maximum=4)
     errors.check_range("temperature", body.get("temperature"), minimum=0, maximum=1, decimal=True)
 
@@ -237,7 +297,7 @@ def _check_options(body: dict[str, Any], model: TranscribeModel, model_id: str, 
 def _upload(upload: Any) -> bytes:
     if not isinstance(upload, FileStorage):
         raise errors.invalid_type("file", "a file", upload)
-    data = upload.read(MAX_UPLOAD + 1)
+    data: bytes = upload.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise errors.OpenAIError(413, TOO_LARGE.format(size=len(data)), type="server_error")
     if codec.sniff(data) not in ("flac", "wav", "ogg", "mp3", "mp4", "webm"):
@@ -318,13 +378,17 @@ def _timestamp(seconds: float, sep: str) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
 
 
-def _render(ctx: Ctx, body: dict[str, Any], model: TranscribeModel, fmt: str, text: str, seconds: float, *, task: str) -> Any:
+def _render(
+    ctx: Ctx, body: dict[str, Any], model: TranscribeModel, fmt: str, text: str, seconds: float, *, task: str
+) -> Any:
     if fmt == "text":
         return Response(text + "\n", content_type="text/plain; charset=utf-8")
     if fmt in ("srt", "vtt"):
         segments = _segments(text, seconds)
         if fmt == "srt":
-            blocks = [f"{i}\n{_timestamp(s, ',')} --> {_timestamp(e, ',')}\n{t}\n" for i, (s, e, t) in enumerate(segments, 1)]
+            blocks = [
+                f"{i}\n{_timestamp(s, ',')} --> {_timestamp(e, ',')}\n{t}\n" for i, (s, e, t) in enumerate(segments, 1)
+            ]
             return Response("\n".join(blocks) + "\n", content_type="text/plain; charset=utf-8")
         blocks = [f"{_timestamp(s, '.')} --> {_timestamp(e, '.')}\n{t}\n" for s, e, t in segments]
         return Response("WEBVTT\n\n" + "\n".join(blocks) + "\n", content_type="text/vtt; charset=utf-8")
@@ -379,7 +443,14 @@ def _diarized(body: dict[str, Any], text: str, seconds: float) -> list[dict[str,
     """One segment a sentence; speakers alternate between the known names (or A, B)."""
     names = body.get("known_speaker_names") or ["A", "B"]
     return [
-        {"type": "transcript.text.segment", "id": f"seg_{i}", "start": s, "end": e, "text": t, "speaker": names[i % len(names)]}
+        {
+            "type": "transcript.text.segment",
+            "id": f"seg_{i}",
+            "start": s,
+            "end": e,
+            "text": t,
+            "speaker": names[i % len(names)],
+        }
         for i, (s, e, t) in enumerate(_segments(text, seconds))
     ]
 
@@ -412,7 +483,9 @@ def _transcript_events(ctx: Ctx, body: dict[str, Any], model: TranscribeModel, t
 
 _FLOAT_FIELDS = frozenset({"temperature"})
 _BOOL_FIELDS = frozenset({"stream"})
-_LIST_FIELDS = frozenset({"include", "timestamp_granularities", "known_speaker_names", "known_speaker_references", "keywords", "languages"})
+_LIST_FIELDS = frozenset(
+    {"include", "timestamp_granularities", "known_speaker_names", "known_speaker_references", "keywords", "languages"}
+)
 NOT_MULTIPART = (
     "Invalid Content-Type header ({content_type}), expected multipart/form-data. "
     "(HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')"

@@ -20,11 +20,11 @@ from pytest_openai_fake import FakeOpenAI
 from pytest_openai_fake.determinism import audio as codec
 
 mutagen = pytest.importorskip("mutagen", reason="the audio tests read files with mutagen (pip install -e '.[test]')")
-from mutagen.aac import AAC  # noqa: E402
-from mutagen.flac import FLAC  # noqa: E402
-from mutagen.mp3 import MP3  # noqa: E402
-from mutagen.oggopus import OggOpus  # noqa: E402
-from mutagen.wave import WAVE  # noqa: E402
+from mutagen.aac import AAC
+from mutagen.flac import FLAC
+from mutagen.mp3 import MP3
+from mutagen.oggopus import OggOpus
+from mutagen.wave import WAVE
 
 # The SDK marks whisper-1 and the tts models deprecated (a shutdown date is announced).
 pytestmark = pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
@@ -48,7 +48,9 @@ def read(fmt: str, data: bytes) -> tuple[float, int | None]:
 
 
 def speak(client: openai.OpenAI, text: str, fmt: str = "mp3", **kw: object) -> bytes:
-    return client.audio.speech.create(model="gpt-4o-mini-tts", voice="alloy", input=text, response_format=fmt, **kw).content  # type: ignore[arg-type]
+    return client.audio.speech.create(
+        model="gpt-4o-mini-tts", voice="alloy", input=text, response_format=fmt, **kw
+    ).content  # type: ignore[arg-type]
 
 
 # -- speech ----------------------------------------------------------------------------------
@@ -68,10 +70,19 @@ def test_speech_is_decodable_audio_whose_length_follows_the_text(client: openai.
 
 @pytest.mark.parametrize(
     ("fmt", "content_type"),
-    [("mp3", "audio/mpeg"), ("opus", "audio/opus"), ("aac", "audio/aac"), ("flac", "audio/flac"), ("wav", "audio/wav"), ("pcm", "audio/pcm")],
+    [
+        ("mp3", "audio/mpeg"),
+        ("opus", "audio/opus"),
+        ("aac", "audio/aac"),
+        ("flac", "audio/flac"),
+        ("wav", "audio/wav"),
+        ("pcm", "audio/pcm"),
+    ],
 )
 def test_speech_content_type(client: openai.OpenAI, fmt: str, content_type: str) -> None:
-    response = client.audio.speech.with_raw_response.create(model="tts-1", voice="nova", input=SHORT, response_format=fmt)  # type: ignore[arg-type]
+    response = client.audio.speech.with_raw_response.create(
+        model="tts-1", voice="nova", input=SHORT, response_format=fmt
+    )  # type: ignore[arg-type]
     assert response.headers["content-type"] == content_type
 
 
@@ -140,9 +151,13 @@ def test_speech_sse_is_refused_on_tts_1(client: openai.OpenAI) -> None:
 
 
 def test_instructions_are_accepted_and_ignored_by_tts_1(client: openai.OpenAI) -> None:
-    assert client.audio.speech.create(model="gpt-4o-mini-tts", voice="alloy", input=SHORT, instructions="Cheerful.").content
+    assert client.audio.speech.create(
+        model="gpt-4o-mini-tts", voice="alloy", input=SHORT, instructions="Cheerful."
+    ).content
     plain = client.audio.speech.create(model="tts-1", voice="alloy", input=SHORT).content
-    assert client.audio.speech.create(model="tts-1", voice="alloy", input=SHORT, instructions="Cheerful.").content == plain
+    assert (
+        client.audio.speech.create(model="tts-1", voice="alloy", input=SHORT, instructions="Cheerful.").content == plain
+    )
 
 
 @pytest.mark.parametrize(
@@ -170,9 +185,15 @@ def test_input_of_exactly_4096_characters_is_accepted(client: openai.OpenAI) -> 
 
 
 def test_custom_voice_by_id_must_be_stored(client: openai.OpenAI) -> None:
-    consent = client.audio.voice_consents.create(name="Ada", language="en-US", recording=("consent.wav", speak(client, SHORT, "wav")))
-    voice = client.audio.voices.create(name="Ada", consent=consent.id, audio_sample=("sample.wav", speak(client, LONG, "wav")))
-    data = client.audio.speech.create(model="gpt-4o-mini-tts", voice={"id": voice.id}, input=SHORT, response_format="wav").content
+    consent = client.audio.voice_consents.create(
+        name="Ada", language="en-US", recording=("consent.wav", speak(client, SHORT, "wav"))
+    )
+    voice = client.audio.voices.create(
+        name="Ada", consent=consent.id, audio_sample=("sample.wav", speak(client, LONG, "wav"))
+    )
+    data = client.audio.speech.create(
+        model="gpt-4o-mini-tts", voice={"id": voice.id}, input=SHORT, response_format="wav"
+    ).content
     assert codec.embedded_text(data) == SHORT
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.speech.create(model="gpt-4o-mini-tts", voice={"id": "voice_missing"}, input=SHORT)
@@ -224,12 +245,17 @@ def test_verbose_json_segments_and_words_lie_within_the_audio(client: openai.Ope
     text = "First sentence here. Second one follows! And a third?"
     data = client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="wav").content
     result = client.audio.transcriptions.create(
-        model="whisper-1", file=("a.wav", data), response_format="verbose_json", timestamp_granularities=["word", "segment"]
+        model="whisper-1",
+        file=("a.wav", data),
+        response_format="verbose_json",
+        timestamp_granularities=["word", "segment"],
     )
     assert result.text == text and result.language == "english"
     assert result.duration == pytest.approx(len(text) / 15, abs=0.01)
     assert result.segments is not None and [s.text.strip() for s in result.segments] == [
-        "First sentence here.", "Second one follows!", "And a third?"
+        "First sentence here.",
+        "Second one follows!",
+        "And a third?",
     ]
     assert result.words is not None and [w.word for w in result.words][:3] == ["First", "sentence", "here"]
     for item in [*result.segments, *result.words]:
@@ -239,14 +265,20 @@ def test_verbose_json_segments_and_words_lie_within_the_audio(client: openai.Ope
 
 def test_verbose_json_words_only_has_no_segments(client: openai.OpenAI) -> None:
     result = client.audio.transcriptions.create(
-        model="whisper-1", file=("a.wav", speak(client, SHORT, "wav")), response_format="verbose_json", timestamp_granularities=["word"]
+        model="whisper-1",
+        file=("a.wav", speak(client, SHORT, "wav")),
+        response_format="verbose_json",
+        timestamp_granularities=["word"],
     )
     assert result.segments is None and result.words is not None
 
 
 def test_text_srt_and_vtt(client: openai.OpenAI) -> None:
     data = speak(client, "One. Two.", "mp3")
-    assert client.audio.transcriptions.create(model="whisper-1", file=("a.mp3", data), response_format="text") == "One. Two.\n"
+    assert (
+        client.audio.transcriptions.create(model="whisper-1", file=("a.mp3", data), response_format="text")
+        == "One. Two.\n"
+    )
     srt = client.audio.transcriptions.create(model="whisper-1", file=("a.mp3", data), response_format="srt")
     assert srt.startswith("1\n00:00:00,000 --> 00:00:00,") and "\n2\n" in srt and "Two." in srt
     vtt = client.audio.transcriptions.create(model="whisper-1", file=("a.mp3", data), response_format="vtt")
@@ -264,7 +296,9 @@ def test_gpt_transcribe_reports_token_usage_and_logprobs(client: openai.OpenAI) 
 
 def test_verbose_json_on_gpt_4o_transcribe_is_the_apis_400(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", speak(client, SHORT, "wav")), response_format="verbose_json")
+        client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=("a.wav", speak(client, SHORT, "wav")), response_format="verbose_json"
+        )
     assert caught.value.body == {  # type: ignore[comparison-overlap]
         "message": "response_format 'verbose_json' is not compatible with model 'gpt-4o-transcribe'. Use 'json' or 'text' instead.",
         "type": "invalid_request_error",
@@ -283,12 +317,18 @@ def test_diarized_json_with_known_speakers(client: openai.OpenAI) -> None:
         known_speaker_names=["agent", "customer"],
         known_speaker_references=[ref, ref],
     )
-    assert [(s.speaker, s.text) for s in result.segments] == [("agent", "Hi there."), ("customer", "Hello back."), ("agent", "Bye now.")]
+    assert [(s.speaker, s.text) for s in result.segments] == [
+        ("agent", "Hi there."),
+        ("customer", "Hello back."),
+        ("agent", "Bye now."),
+    ]
     assert result.text == "Hi there. Hello back. Bye now."
 
 
 def test_streaming_transcription_events(client: openai.OpenAI) -> None:
-    stream = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", speak(client, LONG, "wav")), stream=True)
+    stream = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=("a.wav", speak(client, LONG, "wav")), stream=True
+    )
     events = list(stream)
     assert {e.type for e in events[:-1]} == {"transcript.text.delta"}
     assert "".join(e.delta for e in events[:-1]) == LONG  # type: ignore[union-attr]
@@ -322,11 +362,22 @@ def test_whisper_ignores_stream(client: openai.OpenAI, openai_server: FakeOpenAI
 def test_scripted_transcript_in_every_format(client: openai.OpenAI, openai_server: FakeOpenAI) -> None:
     openai_server.on("audio.transcriptions.create").respond("Book a table for two. At eight.")
     data = wav_of_silence(3)
-    assert client.audio.transcriptions.create(model="whisper-1", file=("a.wav", data)).text == "Book a table for two. At eight."
-    verbose = client.audio.transcriptions.create(model="whisper-1", file=("a.wav", data), response_format="verbose_json")
-    assert verbose.segments is not None and [s.text.strip() for s in verbose.segments] == ["Book a table for two.", "At eight."]
+    assert (
+        client.audio.transcriptions.create(model="whisper-1", file=("a.wav", data)).text
+        == "Book a table for two. At eight."
+    )
+    verbose = client.audio.transcriptions.create(
+        model="whisper-1", file=("a.wav", data), response_format="verbose_json"
+    )
+    assert verbose.segments is not None and [s.text.strip() for s in verbose.segments] == [
+        "Book a table for two.",
+        "At eight.",
+    ]
     assert verbose.segments[-1].end == pytest.approx(3.0)
-    assert client.audio.transcriptions.create(model="whisper-1", file=("a.wav", data), response_format="text") == "Book a table for two. At eight.\n"
+    assert (
+        client.audio.transcriptions.create(model="whisper-1", file=("a.wav", data), response_format="text")
+        == "Book a table for two. At eight.\n"
+    )
 
 
 def test_speech_can_be_scripted_to_fail(client: openai.OpenAI, openai_server: FakeOpenAI) -> None:
@@ -338,7 +389,10 @@ def test_speech_can_be_scripted_to_fail(client: openai.OpenAI, openai_server: Fa
 @pytest.mark.parametrize(
     ("file", "message"),
     [
-        (("notes.txt", b"just some text, not audio"), "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', 'webm']"),
+        (
+            ("notes.txt", b"just some text, not audio"),
+            "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', 'webm']",
+        ),
         (("raw.pcm", codec.speech(SHORT, response_format="pcm")), "Invalid file format."),
         (("a.aac", codec.speech(SHORT, response_format="aac")), "Invalid file format."),
     ],
@@ -383,7 +437,9 @@ def test_translation_formats_and_model(client: openai.OpenAI) -> None:
     data = speak(client, "Bonjour. Merci.", "mp3")
     verbose = client.audio.translations.create(model="whisper-1", file=("a.mp3", data), response_format="verbose_json")
     assert verbose.language == "english" and verbose.segments is not None and len(verbose.segments) == 2
-    assert client.audio.translations.create(model="whisper-1", file=("a.mp3", data), response_format="vtt").startswith("WEBVTT")
+    assert client.audio.translations.create(model="whisper-1", file=("a.mp3", data), response_format="vtt").startswith(
+        "WEBVTT"
+    )
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.translations.create(model="gpt-4o-transcribe", file=("a.mp3", data))
     assert caught.value.body["param"] == "model"  # type: ignore[index]
@@ -396,6 +452,35 @@ def test_not_multipart_is_a_400(openai_server: FakeOpenAI) -> None:
 
 
 def test_missing_file_is_a_400(openai_server: FakeOpenAI) -> None:
-    response = httpx2.post(f"{openai_server.url}/v1/audio/transcriptions", headers=AUTH, data={"model": "whisper-1"}, files={"x": ("a", b"1")})
+    response = httpx2.post(
+        f"{openai_server.url}/v1/audio/transcriptions",
+        headers=AUTH,
+        data={"model": "whisper-1"},
+        files={"x": ("a", b"1")},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["param"] in ("x", "file")
+
+
+def test_language_chunking_strategy_and_temperature_are_read(client: openai.OpenAI) -> None:
+    data = speak(client, "Bonjour tout le monde.", "flac")
+    result = client.audio.transcriptions.create(
+        model="whisper-1",
+        file=("a.flac", data),
+        response_format="verbose_json",
+        language="fr",
+        prompt="Salutations.",
+        temperature=0.4,
+        chunking_strategy={"type": "server_vad", "threshold": 0.5, "silence_duration_ms": 500},
+    )
+    assert result.language == "french" and result.text == "Bonjour tout le monde."
+    assert result.segments is not None and result.segments[0].temperature == 0.4
+
+
+def test_diarize_needs_a_chunking_strategy_over_30_seconds(client: openai.OpenAI) -> None:
+    long = wav_of_silence(31)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.transcriptions.create(model="gpt-4o-transcribe-diarize", file=("a.wav", long))
+    assert caught.value.body["param"] == "chunking_strategy"  # type: ignore[index]
+    chunked = client.audio.transcriptions.create(model="gpt-4o-transcribe-diarize", file=("a.wav", long), chunking_strategy="auto")
+    assert len(chunked.text.split()) == round(31 * 2.5)

@@ -10,7 +10,7 @@ import pytest
 from pytest_openai_fake.determinism import audio as codec
 
 mutagen = pytest.importorskip("mutagen", reason="reads the encoders' output (pip install -e '.[test]')")
-from mutagen.ogg import OggPage  # noqa: E402
+from mutagen.ogg import OggPage
 
 
 def test_checksums_match_the_catalogued_check_values() -> None:
