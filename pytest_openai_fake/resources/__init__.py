@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    audio,
     batches,
     chat,
     chat_store,
@@ -23,6 +24,7 @@ __all__ = ["ALL_RESOURCES"]
 #: The generic layer comes first: every hand-written route with the same endpoint replaces it.
 ALL_RESOURCES = (
     generic.generic,
+    audio.audio,
     chat.chat,
     chat_store.chat_store,
     completions.completions,

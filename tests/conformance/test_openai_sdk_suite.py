@@ -227,6 +227,10 @@ REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"Error code: 400 - Invalid file '\w+': unsupported mimetype \('application/octet-stream'\)"),
         "uploads b'Example data' (no file name, so application/octet-stream): the real API 400s",
     ),
+    (
+        re.compile(r"Error code: 400 - Invalid file format\. Supported formats: \['flac'"),
+        "transcribes b'Example data', which is no audio of any supported format: the real API 400s",
+    ),
 )
 
 #: In the stateful mode: the API's 404 for an object the suite never created (its placeholder
