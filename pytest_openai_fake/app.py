@@ -38,6 +38,7 @@ from .capture import CapturedRequest, CapturedResponse, RequestLog, headers_from
 from .determinism import Clock, IdSequence
 from .providers import Provider, get_provider
 from .resources import ALL_RESOURCES
+from .server import WEBSOCKET_ENVIRON_KEY, WebSocket, WebSocketUpgrade
 from .routing import Ctx, FakeRequest, Resource, Route, bound_root, build_map
 from .scripting import (
     DEFAULT,
@@ -135,6 +136,8 @@ class FakeApp:
         self._key_headers = tuple("HTTP_" + h.upper().replace("-", "_") for h in provider.key_headers)
         self._secret_headers = frozenset({"authorization", *(h.lower() for h in provider.key_headers)})
         self.scripts = Scripts(self.routes, self.lock)
+        #: Open WebSockets (closed by ``reset()``).
+        self._sockets: set[WebSocket] = set()
         # Set when the test ends (reset) or the server stops: every scripted delay ends early.
         self._cancel = threading.Event()
         self._api_prefixes = tuple(p.split("<")[0].rstrip("/") + "/" for p in (provider.base_path, *provider.mounts))
@@ -161,6 +164,9 @@ class FakeApp:
             self.scripts.clear()
             self.strict = True
             self.cancel_waits()
+            sockets, self._sockets = self._sockets, set()
+        for ws in sockets:  # the test ended: its sockets close (1001, going away)
+            ws.close(1001, "the test ended")
 
     def cancel_waits(self) -> None:
         """End every scripted delay now; the delayed requests get their connection reset."""
@@ -181,6 +187,9 @@ class FakeApp:
         return response(environ, start_response)
 
     def dispatch(self, request: FakeRequest) -> Response | Reply:
+        upgrade = request.environ.get(WEBSOCKET_ENVIRON_KEY)
+        if upgrade is not None:
+            return self._socket(request, upgrade)
         if not self._host_allowed(request.environ):
             request.get_data(cache=True)  # always read the body, even when we answer early
             return self._error(errors.OpenAIError(421, HOST_NOT_ALLOWED.format(host=request.environ.get("HTTP_HOST", "")), code="host_not_allowed"))
@@ -225,6 +234,14 @@ class FakeApp:
         if outcome is not None:
             return self._perform(response, outcome, cancel)
         return response
+
+    # -- WebSockets ------------------------------------------------------------------------------
+
+    def _socket(self, request: FakeRequest, upgrade: WebSocketUpgrade) -> Response | Reply:
+        """A WebSocket upgrade: refused over HTTP like any call (host, route, auth), else served here."""
+        from . import sockets
+
+        return sockets.serve(self, request, upgrade)
 
     def _capture(
         self,

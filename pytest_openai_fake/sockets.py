@@ -1,0 +1,129 @@
+"""WebSocket endpoints of the fake: the upgrade's checks, the request log, the session's thread.
+
+``FakeApp`` hands an upgradable request here (``server.WebSocketUpgrade`` in the environ). It is
+refused over HTTP exactly as an HTTP call would be (Host, route, credentials: the envelope and
+status of ``errors``), else accepted and served in the connection's thread until either side
+closes it or the test ends (``FakeApp.reset`` closes every socket with 1001).
+
+The request log gets one entry for the connect (``GET``, status 101, endpoint
+``realtime.connect``) and one per client event (method ``WS``, the event's JSON as the body,
+endpoint ``realtime.<event type>``).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from .capture import CapturedRequest
+from .realtime import Hooks, RealtimeSession
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+    from .app import FakeApp, Reply
+    from .routing import FakeRequest
+    from .server import WebSocketUpgrade
+
+__all__ = ["serve"]
+
+
+def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Response | Reply:
+    from .app import HOST_NOT_ALLOWED, Problem
+
+    if not app._host_allowed(request.environ):
+        return app._error(errors.OpenAIError(421, HOST_NOT_ALLOWED.format(host=request.environ.get("HTTP_HOST", "")), code="host_not_allowed"))
+    with app.lock:
+        cancel, ids = app._cancel, app.ids
+    base = app.provider.base_path
+    if "<" in base or request.path != f"{base}/realtime":
+        with app.lock:
+            if not cancel.is_set():
+                app.problems.append(Problem("no-route", f"pytest-openai-fake serves no WebSocket at {request.path}"))
+        return app._error(errors.unknown_url("GET", request.path))
+    log = _Log(app, request, cancel)
+    try:
+        app._authenticate(request)
+        model = request.args.get("model")
+        if request.args.get("intent") == "transcription":
+            raise errors.OpenAIError(
+                400, "pytest-openai-fake does not emulate realtime transcription sessions (intent=transcription) yet.",
+                param="intent", code="unsupported_value",
+            )
+        if not model and not request.args.get("call_id"):
+            raise errors.missing_required("model")
+    except errors.OpenAIError as exc:
+        reply = app._error(exc)
+        log.entry("GET", "realtime.connect", b"", reply.status_code)
+        return reply
+    model = model or "gpt-realtime"
+    try:
+        app.state.models.require(model)
+        model_error: str | None = None
+    except errors.OpenAIError as exc:
+        # The API opens the socket and fails each response (``response.done``, ``status: failed``).
+        model_error = exc.message
+    ws = upgrade.accept()
+    with app.lock:
+        current = not cancel.is_set()
+        if current:
+            app._sockets.add(ws)
+    if not current:
+        ws.close(1001, "the test ended")
+        return _empty()
+    log.entry("GET", "realtime.connect", b"", 101)
+    hooks = Hooks(
+        next_id=ids.next,
+        now=app.clock.now,
+        log_event=lambda endpoint, body: log.entry("WS", endpoint, body, 101),
+        problem=log.problem,
+    )
+    session = RealtimeSession(ws, model, hooks)
+    session.model_error = model_error
+    try:
+        session.run()
+    except Exception as exc:  # a bug in the fake: fail the test, tell the client (1011)
+        log.problem(f"pytest-openai-fake raised while serving the realtime socket: {exc!r}", "".join(traceback.format_exception(exc)))
+        ws.close(1011, f"internal error: {type(exc).__name__}")
+    finally:
+        with app.lock:
+            app._sockets.discard(ws)
+    return _empty()
+
+
+def _empty() -> Reply:
+    from .app import Reply
+
+    return Reply(101, b"", [])
+
+
+class _Log:
+    """Writes a socket's entries into the request log while its test runs."""
+
+    def __init__(self, app: FakeApp, request: FakeRequest, cancel: threading.Event) -> None:
+        self.app = app
+        self.cancel = cancel
+        self.path = request.path
+        self.query = dict(request.args.items())
+        self.headers = app._captured_headers(request.environ)
+
+    def entry(self, method: str, endpoint: str, body: bytes, status: int) -> Any:
+        app = self.app
+        with app.lock:
+            if self.cancel.is_set():
+                return None
+            captured = CapturedRequest(
+                method=method, path=self.path, query=self.query, headers=self.headers, body=body,
+                endpoint=endpoint, status=status, index=len(app.requests),
+            )
+            app.requests.append(captured)
+            return captured
+
+    def problem(self, summary: str, detail: str = "") -> None:
+        from .app import Problem
+
+        with self.app.lock:
+            if not self.cancel.is_set():
+                self.app.problems.append(Problem("exception", summary, detail))
