@@ -284,7 +284,9 @@ class RealtimeSession:
                 supported = ", ".join(f"'{name}'" for name in table)
                 raise EventError(f"Invalid value: '{kind}'. Supported values are: {supported}.", param="type", code="invalid_value")
             try:
-                params.validate(event, table[kind])
+                # On a copy: the check drops optional keys sent as null, but here null means
+                # "turn off" (``turn_detection: null``) and must reach the session.
+                params.validate(copy.deepcopy(event), table[kind])
             except errors.OpenAIError as exc:
                 raise EventError.of(exc) from None
             getattr(self, "on_" + kind.replace(".", "_"))(event)

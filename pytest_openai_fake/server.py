@@ -1273,11 +1273,11 @@ class WebSocket:
     ``send_text``/``close``/``abort`` may be called from any thread (one lock guards writes).
     """
 
-    def __init__(self, sock: socket.socket, trailing: bytes = b"", *, max_message: int = MAX_WEBSOCKET_MESSAGE) -> None:
+    def __init__(self, sock: socket.socket, trailing: bytes = b"", *, max_message: int | None = None) -> None:
         self._sock = sock
         self._conn = _WSConnection(_WSConnectionType.SERVER)
         self._write = threading.Lock()
-        self._max_message = max_message
+        self._max_message = MAX_WEBSOCKET_MESSAGE if max_message is None else max_message
         self._parts: list[str | bytes] = []
         self._size = 0
         self._pending: list[str | bytes] = []
