@@ -33,7 +33,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Response
 
-from . import __version__, errors
+from . import __version__, errors, sockets
 from .capture import CapturedRequest, CapturedResponse, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
 from .providers import Provider, get_provider
@@ -135,6 +135,7 @@ class FakeApp:
         )
         self._key_headers = tuple("HTTP_" + h.upper().replace("-", "_") for h in provider.key_headers)
         self._secret_headers = frozenset({"authorization", *(h.lower() for h in provider.key_headers)})
+        self.routes.update(sockets.routes(provider.base_path))  # scripts answer socket events too
         self.scripts = Scripts(self.routes, self.lock)
         #: Open WebSockets (closed by ``reset()``).
         self._sockets: set[WebSocket] = set()
@@ -239,8 +240,6 @@ class FakeApp:
 
     def _socket(self, request: FakeRequest, upgrade: WebSocketUpgrade) -> Response | Reply:
         """A WebSocket upgrade: refused over HTTP like any call (host, route, auth), else served here."""
-        from . import sockets
-
         return sockets.serve(self, request, upgrade)
 
     def _capture(

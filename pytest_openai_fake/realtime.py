@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -32,7 +33,7 @@ from . import errors, params
 from .determinism import digest, generate_text
 from .server import WebSocket, WebSocketClosed
 
-__all__ = ["EVENT_PACE", "RealtimeSession", "speech_pcm16"]
+__all__ = ["EVENT_PACE", "EventError", "Hooks", "RealtimeSession", "Scripted", "speech_pcm16"]
 
 #: Seconds between two events of a response: what the session waits, reading client events, before
 #: sending the next one (a ``response.cancel`` arriving meanwhile stops the response).
@@ -188,6 +189,18 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 # -- the session ----------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass
+class Scripted:
+    """A script's answer to ``response.create``: a turn, an error event, a drop, timing."""
+
+    turn: dict[str, Any] | None = None  # {"text": str} or {"calls": [{"name", "arguments", "call_id"}]}
+    error: EventError | None = None  # answered with an ``error`` event instead of a response
+    drop_after: int | None = None  # the socket is cut (no close frame) after this many response events
+    error_after: tuple[int, EventError] | None = None  # an ``error`` event after N events, then ``failed``
+    delay: float = 0.0  # before the first event after ``response.created``
+    pace: float | None = None  # between events
+
+
 class Hooks:
     """What the app lends a session: ids, the clock, the request log, scripts and faults."""
 
@@ -198,7 +211,7 @@ class Hooks:
         now: Callable[[], int],
         log_event: Callable[[str, bytes], Any],
         problem: Callable[[str, str], None],
-        decide: Callable[[dict[str, Any], Any], Any] | None = None,
+        decide: Callable[[Any], Scripted | None] | None = None,
     ) -> None:
         self.next_id = next_id
         self.now = now
@@ -225,6 +238,8 @@ class RealtimeSession:
         self.active: dict[str, Any] | None = None
         self.outbox: deque[Callable[[], None]] = deque()
         self.next_send = 0.0
+        self.response_pace = pace
+        self._captured: Any = None  # the log entry of the client event being handled
         # VAD over appended audio: where speech started (ms into the buffer), silence seen since.
         self._speech_item: str | None = None
         self._speech_start_ms = 0
@@ -239,7 +254,7 @@ class RealtimeSession:
                 now = time.monotonic()
                 if self.outbox and now >= self.next_send:
                     self.outbox.popleft()()
-                    self.next_send = time.monotonic() + self.pace
+                    self.next_send = time.monotonic() + self.response_pace
                     continue
                 timeout = max(0.0, self.next_send - now) if self.outbox else IDLE_TIMEOUT
                 message = self.ws.receive(timeout)
@@ -275,7 +290,7 @@ class RealtimeSession:
             return
         kind = event.get("type")
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
-        self.hooks.log_event(f"realtime.{kind}" if isinstance(kind, str) else "realtime.invalid", message.encode())
+        self._captured = self.hooks.log_event(f"realtime.{kind}" if isinstance(kind, str) else "realtime.invalid", message.encode())
         table = client_event_params()
         try:
             if kind not in table:
@@ -498,6 +513,9 @@ class RealtimeSession:
                 "Wait until the response is finished before creating a new one.",
                 code="conversation_already_has_active_response",
             )
+        scripted = self.hooks.decide(self._captured) if self.hooks.decide is not None else None
+        if scripted is not None and scripted.error is not None:
+            raise scripted.error
         config = {**self.session, **{k: v for k, v in options.items() if v is not None}}
         in_conversation = options.get("conversation", "auto") != "none"
         context = list(self.items) if "input" not in options else [self._normalize_input(i) for i in options["input"]]
@@ -516,9 +534,41 @@ class RealtimeSession:
         if self.model_error is not None:
             self.finish(status="failed", error={"type": "invalid_request_error", "code": "model_not_found", "message": self.model_error})
             return
-        turn = self._decide(config, context, event)
+        turn = scripted.turn if scripted is not None and scripted.turn is not None else self._decide(config, context)
         self._plan(turn, modalities)
-        self.next_send = time.monotonic() + self.pace  # read the client first: a cancel may be on its way
+        if scripted is not None:
+            self._fault(scripted)
+        self.response_pace = scripted.pace if scripted is not None and scripted.pace is not None else self.pace
+        delay = scripted.delay if scripted is not None else 0.0
+        self.next_send = time.monotonic() + self.response_pace + delay  # read the client first: a cancel may be on its way
+
+    def _fault(self, scripted: Scripted) -> None:
+        """Put a scripted drop or mid-response error into the queue, after N sent events."""
+        if scripted.drop_after is not None:
+            at, step = scripted.drop_after, self._drop
+        elif scripted.error_after is not None:
+            at, error = scripted.error_after
+
+            def step() -> None:
+                self.outbox.clear()
+                self.error(error, None)
+                self.finish(status="failed", error={"type": error.type, "code": error.code, "message": error.message})
+        else:
+            return
+        steps = list(self.outbox)
+        sends = 0
+        for index, queued in enumerate(steps):
+            if sends >= at:
+                steps.insert(index, step)
+                break
+            sends += getattr(queued, "sends", 0)
+        else:
+            steps.insert(max(0, len(steps) - 1), step)
+        self.outbox = deque(steps)
+
+    def _drop(self) -> None:
+        self.ws.abort()
+        raise WebSocketClosed(1006, "scripted drop()")
 
     def _normalize_input(self, item: dict[str, Any]) -> dict[str, Any]:
         if item.get("type") == "item_reference":
@@ -529,15 +579,11 @@ class RealtimeSession:
         assert self.active is not None
         return {k: copy.deepcopy(v) for k, v in self.active.items() if not k.startswith("_")}
 
-    def _decide(self, config: dict[str, Any], context: list[dict[str, Any]], event: dict[str, Any] | None) -> dict[str, Any]:
-        """The turn: ``{"text": str}`` or ``{"calls": [{"name", "arguments", "call_id"}]}``."""
+    def _decide(self, config: dict[str, Any], context: list[dict[str, Any]]) -> dict[str, Any]:
+        """The fake's own turn: ``{"text": str}`` or ``{"calls": [{"name", "arguments", "call_id"}]}``."""
         from .resources.chat import Tools
 
         basis = digest("realtime", config.get("instructions"), [_item_key(i) for i in context])
-        if self.hooks.decide is not None:
-            scripted = self.hooks.decide(event or {"type": "response.create"}, basis)
-            if scripted is not None:
-                return scripted
         last = context[-1] if context else None
         after_result = last is not None and last.get("type") == "function_call_output"
         tools = [t for t in config.get("tools") or () if t.get("type") == "function"]
@@ -548,7 +594,7 @@ class RealtimeSession:
             self.active = None
             raise EventError.of(exc) from None
         if calls:
-            return {"calls": [{"name": c["name"], "arguments": c["arguments"], "call_id": self.hooks.next_id("call_")} for c in calls]}
+            return {"calls": [{"name": c["name"], "arguments": c["arguments"], "call_id": None} for c in calls]}
         return {"text": generate_text(basis)}
 
     def _plan(self, turn: dict[str, Any], modalities: list[str]) -> None:
@@ -559,7 +605,11 @@ class RealtimeSession:
         base = {"response_id": response_id}
 
         def emit(event: dict[str, Any]) -> Callable[[], None]:
-            return lambda: self.send(event)
+            def run() -> None:
+                self.send(event)
+
+            run.sends = 1  # type: ignore[attr-defined]
+            return run
 
         def add_output(item: dict[str, Any]) -> Callable[[], None]:
             def run() -> None:
@@ -584,6 +634,7 @@ class RealtimeSession:
             return run
 
         for call in turn.get("calls") or ():
+            call = {**call, "call_id": call.get("call_id") or self.hooks.next_id("call_")}
             item_id = self.hooks.next_id("item_")
             item = {"id": item_id, "object": "realtime.item", "type": "function_call", "status": "in_progress", "name": call["name"], "call_id": call["call_id"], "arguments": ""}
             index = self._planned
@@ -673,6 +724,7 @@ class RealtimeSession:
             for part in item.get("content") or ():
                 part.pop("audio", None)  # response.done carries transcripts, not the audio again
         self.active = None
+        self.response_pace = self.pace
         self.send({"type": "response.done", "response": view})
         self.send({
             "type": "rate_limits.updated",

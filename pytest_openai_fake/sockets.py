@@ -12,13 +12,16 @@ endpoint ``realtime.<event type>``).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import traceback
 from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .capture import CapturedRequest
-from .realtime import Hooks, RealtimeSession
+from .realtime import EventError, Hooks, RealtimeSession, Scripted
+from .routing import Route
+from .scripting import DEFAULT, Call, Message, ScriptError, ToolCall, check_outcome, message, to_outcome
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -27,7 +30,70 @@ if TYPE_CHECKING:
     from .routing import FakeRequest
     from .server import WebSocketUpgrade
 
-__all__ = ["serve"]
+__all__ = ["RESPONSE_CREATE", "routes", "serve"]
+
+#: The endpoint scripts answer realtime responses on: ``on("realtime.response.create")``.
+RESPONSE_CREATE = "realtime.response.create"
+
+
+def _no_http(ctx: Any) -> Any:  # pragma: no cover - the route has no URL rule
+    raise errors.unknown_url("GET", ctx.request.path)
+
+
+def routes(base_path: str) -> dict[str, Route]:
+    """The socket endpoints scripts may name (no URL rule: they are reached through the socket)."""
+    if "<" in base_path:  # a deployment path (Azure): no realtime socket here
+        return {}
+    return {RESPONSE_CREATE: Route("WS", f"{base_path}/realtime", RESPONSE_CREATE, _no_http, frozenset({"text", "message"}), True, None)}
+
+
+def _scripted(app: FakeApp, cancel: threading.Event, captured: CapturedRequest | None, model: str) -> Scripted | None:
+    """The scripted outcome of a ``response.create`` (``None``: the fake answers on its own)."""
+    if not app.scripts or captured is None:
+        return None
+    body = captured.json if isinstance(captured.json, dict) else {}
+    with app.lock:
+        if cancel.is_set():
+            return None
+        chosen = app.scripts.choose(Call(RESPONSE_CREATE, body, True), lambda: captured)
+        script, outcome = chosen.script, chosen.outcome
+        if script is None:
+            return None
+        script.calls.append(captured)
+    if outcome is None:
+        raise ScriptError(f"{script!r} is strict and has no replies left for this call (call {script.call_count})")
+    if outcome.kind == "call":
+        produced = outcome.reply(captured)
+        timing = outcome
+        outcome = DEFAULT if produced is None else to_outcome(produced)
+        if not (outcome.delay or outcome.per_chunk or outcome.first_chunk):
+            outcome = dataclasses.replace(outcome, delay=timing.delay, per_chunk=timing.per_chunk, first_chunk=timing.first_chunk)
+    route = app.routes[RESPONSE_CREATE]
+    check_outcome(outcome, route, stream=True)
+    if outcome.kind in ("patch", "raw", "call"):
+        raise ScriptError(f"{RESPONSE_CREATE} answers with text, tool_call(...), message(...), error(...) or drop(), not {outcome!r}")
+    result = Scripted(delay=outcome.delay + outcome.first_chunk, pace=outcome.per_chunk or None)
+    if outcome.kind == "fault":
+        assert outcome.fault is not None
+        fault = outcome.fault.render(model)
+        result.error = EventError(fault.message, param=fault.param, code=fault.error_code, type_=fault.type)
+    elif outcome.kind == "drop" or outcome.cut_after is not None:
+        result.drop_after = outcome.cut_after if outcome.cut_after is not None else 2
+    if outcome.kind == "reply":
+        reply = outcome.reply
+        if isinstance(reply, str):
+            result.turn = {"text": reply}
+        elif isinstance(reply, (ToolCall, Message)):
+            data = (message(tool_calls=[reply]) if isinstance(reply, ToolCall) else reply).to_data()
+            if data["tool_calls"]:
+                result.turn = {"calls": [{"name": c["name"], "arguments": c["arguments"], "call_id": c["id"]} for c in data["tool_calls"]]}
+            else:
+                result.turn = {"text": data["content"] or data["refusal"] or ""}
+    if outcome.error_after is not None and outcome.fault is not None:
+        fault = outcome.fault.render(model)
+        result.error_after = (outcome.error_after, EventError(fault.message, param=fault.param, code=fault.error_code, type_=fault.type))
+        result.error = None
+    return result
 
 
 def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Response | Reply:
@@ -79,6 +145,7 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
         now=app.clock.now,
         log_event=lambda endpoint, body: log.entry("WS", endpoint, body, 101),
         problem=log.problem,
+        decide=lambda captured: _scripted(app, cancel, captured, model),
     )
     session = RealtimeSession(ws, model, hooks)
     session.model_error = model_error

@@ -333,11 +333,11 @@ def test_bad_handshake_is_refused(openai_server: FakeOpenAI) -> None:
 
 
 def test_socket_closes_when_the_test_ends(openai_server: FakeOpenAI) -> None:
-    ws = ws_connect(ws_url(openai_server), additional_headers=AUTH, open_timeout=5)
-    ws.recv(timeout=5)
-    openai_server.reset()  # what the fixture does between tests
-    with pytest.raises(ConnectionClosed) as closed:
+    with ws_connect(ws_url(openai_server), additional_headers=AUTH, open_timeout=5) as ws:
         ws.recv(timeout=5)
+        openai_server.reset()  # what the fixture does between tests
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     assert len(openai_server.requests) == 0
 
@@ -400,3 +400,85 @@ def _read_to_eof(sock: socket.socket) -> bytes:
     while chunk := sock.recv(4096):
         data += chunk
     return data
+
+
+# -- scripts and faults -------------------------------------------------------------------------
+
+
+def test_scripted_text_and_tool_call(client: Any, openai_server: FakeOpenAI) -> None:
+    from pytest_openai_fake import tool_call
+
+    script = openai_server.on("realtime.response.create").once(tool_call("lookup_order", {"order": "A-1"}), "Your order ships today.")
+    with client.realtime.connect(model=MODEL) as connection:
+        connection.recv()
+        connection.session.update(session=TEXT_SESSION)
+        connection.response.create()
+        call = until(connection, "response.done")[-1].response.output[0]
+        assert (call.name, json.loads(call.arguments)) == ("lookup_order", {"order": "A-1"}) and call.call_id
+        connection.conversation.item.create(item={"type": "function_call_output", "call_id": call.call_id, "output": "shipped"})
+        connection.response.create()
+        final = until(connection, "response.done")[-1].response
+    assert final.output[0].content[0].text == "Your order ships today."
+    assert [c.endpoint for c in script.calls] == ["realtime.response.create"] * 2
+
+
+def test_scripted_error_event(client: Any, openai_server: FakeOpenAI) -> None:
+    from pytest_openai_fake import error
+
+    openai_server.on("realtime.response.create").once(error(429))
+    with client.realtime.connect(model=MODEL) as connection:
+        connection.recv()
+        connection.response.create(event_id="evt_rc")
+        event = until(connection, "error")[-1]
+        assert event.error.code == "rate_limit_exceeded" and event.error.event_id == "evt_rc"
+        connection.session.update(session=TEXT_SESSION)
+        connection.response.create()  # the next one is the fake's own
+        assert until(connection, "response.done")[-1].response.status == "completed"
+
+
+def test_scripted_error_mid_response(client: Any, openai_server: FakeOpenAI) -> None:
+    from pytest_openai_fake import stream_error
+
+    openai_server.on("realtime.response.create").once(stream_error(3, "Hello there, how are you today?"))
+    with client.realtime.connect(model=MODEL) as connection:
+        connection.recv()
+        connection.session.update(session=TEXT_SESSION)
+        connection.response.create()
+        events = until(connection, "response.done")
+    types = [e.type for e in events]
+    assert "error" in types and events[-1].response.status == "failed"
+    assert events[-1].response.status_details.error.type == "server_error"
+
+
+def test_scripted_drop_closes_mid_response(client: Any, openai_server: FakeOpenAI) -> None:
+    from openai import WebSocketConnectionClosedError
+
+    from pytest_openai_fake import drop
+
+    openai_server.on("realtime.response.create").once(drop())
+    with client.realtime.connect(model=MODEL) as connection:
+        connection.recv()
+        connection.session.update(session=TEXT_SESSION)
+        connection.response.create()
+        seen = []
+        with pytest.raises((WebSocketConnectionClosedError, ConnectionClosed)):
+            for _ in range(100):
+                seen.append(connection.recv().type)
+    assert "response.created" in seen and "response.done" not in seen
+
+
+def test_scripted_delay_paces_the_response(client: Any, openai_server: FakeOpenAI) -> None:
+    from pytest_openai_fake import delayed
+
+    openai_server.on("realtime.response.create").once(delayed("one two three four", seconds=0.3))
+    with client.realtime.connect(model=MODEL) as connection:
+        connection.recv()
+        connection.session.update(session=TEXT_SESSION)
+        until(connection, "session.updated")
+        started = time.monotonic()
+        connection.response.create()
+        assert connection.recv().type == "response.created"
+        assert time.monotonic() - started < 0.25
+        events = until(connection, "response.done")
+        assert time.monotonic() - started >= 0.3
+    assert events[-1].response.output[0].content[0].text == "one two three four"
