@@ -482,3 +482,55 @@ def test_scripted_delay_paces_the_response(client: Any, openai_server: FakeOpenA
         events = until(connection, "response.done")
         assert time.monotonic() - started >= 0.3
     assert events[-1].response.output[0].content[0].text == "one two three four"
+
+
+# -- the persistent Responses socket --------------------------------------------------------------
+
+
+def _until_completed(connection: Any) -> list[Any]:
+    events = []
+    for event in connection:
+        events.append(event)
+        if event.type in ("response.completed", "response.failed", "error"):
+            return events
+    raise AssertionError("the socket closed")
+
+
+def test_responses_socket_streams_the_sse_events_with_state(client: Any, openai_server: FakeOpenAI) -> None:
+    sse = [e.type for e in client.responses.create(model="gpt-4.1", input="Hello", stream=True)]
+    with client.beta.responses.connect() as connection:
+        connection.response.create(model="gpt-4.1", input="Hello", stream_id="lane-1")
+        events = _until_completed(connection)
+        assert [e.type for e in events] == sse
+        assert {e.stream_id for e in events} == {"lane-1"}
+        first = events[-1].response
+        connection.response.create(model="gpt-4.1", input="And again?", previous_response_id=first.id)
+        second = _until_completed(connection)[-1].response
+        assert second.previous_response_id == first.id
+    assert client.responses.retrieve(second.id).output_text == second.output[0].content[0].text
+    endpoints = [r.endpoint for r in openai_server.requests]
+    assert endpoints[1:] == [
+        "beta.responses.connect",
+        "beta.responses.response.create", "responses.create",
+        "beta.responses.response.create", "responses.create",
+        "responses.retrieve",
+    ]
+
+
+async def test_responses_socket_async_and_errors(async_client: Any, openai_server: FakeOpenAI) -> None:
+    openai_server.on("responses.create").once("Scripted over the socket")
+    async with async_client.beta.responses.connect() as connection:
+        await connection.response.create(model="gpt-4.1", input="Hi")
+        events = []
+        async for event in connection:
+            events.append(event)
+            if event.type == "response.completed":
+                break
+        assert events[-1].response.output[0].content[0].text == "Scripted over the socket"
+        await connection.response.create(model="gpt-nope", input="Hi", stream_id="s")
+        error = await connection.recv()
+        assert (error.type, error.status, error.error.code, error.stream_id) == ("error", 404, "model_not_found", "s")
+        await connection.response.create(model="gpt-4.1", input="Hi", background=True)
+        assert (await connection.recv()).error.param == "background"
+        await connection.send({"type": "response.nope"})
+        assert (await connection.recv()).error.param == "type"
