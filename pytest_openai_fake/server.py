@@ -1276,7 +1276,9 @@ class WebSocket:
     def __init__(self, sock: socket.socket, trailing: bytes = b"", *, max_message: int | None = None) -> None:
         self._sock = sock
         self._conn = _WSConnection(_WSConnectionType.SERVER)
-        self._write = threading.Lock()
+        # Guards the wsproto state and writes: receive() runs on the connection's thread, close()
+        # may come from another (a test's reset); re-entered when a received frame is answered.
+        self._write = threading.RLock()
         self._max_message = MAX_WEBSOCKET_MESSAGE if max_message is None else max_message
         self._parts: list[str | bytes] = []
         self._size = 0
@@ -1355,7 +1357,13 @@ class WebSocket:
             self._feed(data or None)
 
     def _feed(self, data: bytes | None) -> None:
-        self._conn.receive_data(data)
+        with self._write:
+            if self.close_code is not None and data is not None:
+                return  # closed meanwhile (by another thread): the bytes are not read any more
+            self._conn.receive_data(data)
+            self._handle_events(data)
+
+    def _handle_events(self, data: bytes | None) -> None:
         for event in self._conn.events():
             if isinstance(event, _ws_events.Ping):
                 with self._write:
