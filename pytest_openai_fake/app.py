@@ -34,11 +34,12 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-from . import __version__, errors
+from . import __version__, errors, sockets
 from .capture import CapturedRequest, CapturedResponse, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
 from .providers import Provider, get_provider
 from .resources import ALL_RESOURCES
+from .server import WEBSOCKET_ENVIRON_KEY, WebSocket, WebSocketUpgrade
 from .routing import Ctx, FakeRequest, Resource, Route, bound_root, build_map
 from .scripting import (
     DEFAULT,
@@ -135,7 +136,10 @@ class FakeApp:
         )
         self._key_headers = tuple("HTTP_" + h.upper().replace("-", "_") for h in provider.key_headers)
         self._secret_headers = frozenset({"authorization", *(h.lower() for h in provider.key_headers)})
+        self.routes.update(sockets.routes(provider.base_path))  # scripts answer socket events too
         self.scripts = Scripts(self.routes, self.lock)
+        #: Open WebSockets (closed by ``reset()``).
+        self._sockets: set[WebSocket] = set()
         # Set when the test ends (reset) or the server stops: every scripted delay ends early.
         self._cancel = threading.Event()
         self._api_prefixes = tuple(p.split("<")[0].rstrip("/") + "/" for p in (provider.base_path, *provider.mounts))
@@ -162,6 +166,9 @@ class FakeApp:
             self.scripts.clear()
             self.strict = True
             self.cancel_waits()
+            sockets, self._sockets = self._sockets, set()
+        for ws in sockets:  # the test ended: its sockets close (1001, going away)
+            ws.close(1001, "the test ended")
 
     def cancel_waits(self) -> None:
         """End every scripted delay now; the delayed requests get their connection reset."""
@@ -182,6 +189,9 @@ class FakeApp:
         return response(environ, start_response)
 
     def dispatch(self, request: FakeRequest) -> Response | Reply:
+        upgrade = request.environ.get(WEBSOCKET_ENVIRON_KEY)
+        if upgrade is not None:
+            return self._socket(request, upgrade)
         if not self._host_allowed(request.environ):
             request.get_data(cache=True)  # always read the body, even when we answer early
             return self._error(errors.OpenAIError(421, HOST_NOT_ALLOWED.format(host=request.environ.get("HTTP_HOST", "")), code="host_not_allowed"))
@@ -252,6 +262,12 @@ class FakeApp:
             return InlineReply(500, json.dumps(error).encode(), request_id, 0.0)
         data = response.body if isinstance(response, Reply) else b"".join(part.encode() if isinstance(part, str) else bytes(part) for part in response.response)
         return InlineReply(response.status_code, data, request_id, outcome.delay if outcome is not None else 0.0)
+
+    # -- WebSockets ------------------------------------------------------------------------------
+
+    def _socket(self, request: FakeRequest, upgrade: WebSocketUpgrade) -> Response | Reply:
+        """A WebSocket upgrade: refused over HTTP like any call (host, route, auth), else served here."""
+        return sockets.serve(self, request, upgrade)
 
     def _capture(
         self,

@@ -311,10 +311,19 @@ def _discriminate(value: dict[str, Any], dicts: list[type], path: str) -> type |
         return dicts[0]
     for key, members in _discriminators(tuple(dicts)):
         allowed: list[Any] = []
+        matched: list[type] = []
         for td, literal_values in members:
             allowed.extend(literal_values)
             if key in value and value[key] in literal_values:
-                return td
+                matched.append(td)
+        if matched:
+            if len(matched) == 1:
+                return matched[0]
+            if len(matched) < len(dicts):  # narrowed (``type: "message"``): the next key decides (``role``)
+                return _discriminate(value, matched, path)
+            continue  # every member takes this value: another key may tell them apart
+        if key not in value and not all(key in _fields(td)[1] for td in dicts):
+            continue  # an optional key (``object: "realtime.item"``) tells nothing when absent
         if key not in value:
             return errors.missing_required(f"{path}.{key}")
         if not isinstance(value[key], str) and all(isinstance(a, str) for a in allowed):

@@ -84,6 +84,7 @@ wake-ups, which any loopback server pays. ``start()`` takes about 1 ms (1.5 ms t
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import errno
 import http.client
@@ -108,12 +109,21 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from .errors import DropConnection, server_error
 
+try:  # the ``realtime`` extra: WebSocket framing
+    from wsproto import events as _ws_events
+    from wsproto.connection import Connection as _WSConnection
+    from wsproto.connection import ConnectionType as _WSConnectionType
+    from wsproto.utilities import LocalProtocolError as _WSLocalProtocolError
+    from wsproto.utilities import generate_accept_token
+except ImportError:  # pragma: no cover - exercised by the plain install
+    _ws_events = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo, ReadableBuffer, WriteableBuffer
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
     from typing_extensions import Self
 
-__all__ = ["Limits", "PortInUseError", "ServerThread"]
+__all__ = ["WEBSOCKET_ENVIRON_KEY", "Limits", "PortInUseError", "ServerThread", "WebSocket", "WebSocketClosed", "WebSocketUpgrade"]
 
 logger = logging.getLogger("pytest_openai_fake.server")
 
@@ -748,6 +758,22 @@ class _Handler(WSGIRequestHandler):
             self._reader.probing = False
 
     def run_wsgi(self) -> None:
+        upgrade: WebSocketUpgrade | None = None
+        if self.command == "GET" and _is_upgrade(self.headers):
+            if _ws_events is None:
+                self.close_connection = True
+                self._send_error_json(
+                    501,
+                    "WebSocket support needs the realtime extra: pip install 'pytest-openai-fake[realtime]'.",
+                    type_="server_error",
+                )
+                return
+            refusal = _websocket_refusal(self.headers)
+            if refusal is not None:
+                self.close_connection = True
+                self._send_error_json(*refusal)
+                return
+            upgrade = WebSocketUpgrade(self)
         try:
             body, length = self._read_body()
         except _BadRequest as exc:
@@ -772,12 +798,18 @@ class _Handler(WSGIRequestHandler):
         environ["wsgi.input"] = body
         environ["wsgi.input_terminated"] = True
         environ["CONTENT_LENGTH"] = str(length)
+        if upgrade is not None:
+            environ[WEBSOCKET_ENVIRON_KEY] = upgrade
         del body
 
         app_iter: Iterable[bytes] | None = None
         try:
             app_iter = self.server.app(environ, self._start_response)
-            self._respond(app_iter, environ)
+            if upgrade is not None and upgrade.websocket is not None:
+                upgrade.websocket.close(1000)  # the app served the socket: nothing more is sent
+                self.close_connection = True
+            else:
+                self._respond(app_iter, environ)
         except DropConnection:
             self._reset()
         except _SendTimeout:
@@ -1143,3 +1175,227 @@ def _http_date() -> str:
 
 def _reason(status: int) -> str:
     return WSGIRequestHandler.responses.get(status, ("Error",))[0]
+
+
+# -- WebSocket (RFC 6455) ---------------------------------------------------------------------
+
+#: The WSGI environ key of an upgradable request: a ``WebSocketUpgrade`` the app may ``accept()``.
+WEBSOCKET_ENVIRON_KEY = "pytest_openai_fake.websocket"
+#: Largest message a client may send (fragments included); larger ones close the socket with 1009.
+#: The Realtime API takes up to 15 MiB of audio in one ``input_audio_buffer.append``.
+MAX_WEBSOCKET_MESSAGE = 16 * 1024 * 1024
+_WS_GUID_VERSION = "13"
+
+
+class WebSocketClosed(ConnectionError):
+    """The WebSocket is closed (by the client, the server, or the network); ``code`` says how."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"WebSocket closed ({code}{': ' + reason if reason else ''})")
+        self.code = code
+        self.reason = reason
+
+
+def _websocket_refusal(headers: http.client.HTTPMessage) -> tuple[int, str] | None:
+    """Why an upgrade request is not a valid WebSocket opening handshake (RFC 6455 4.2.1), or None."""
+    key = headers.get("Sec-WebSocket-Key", "").strip()
+    version = headers.get("Sec-WebSocket-Version", "").strip()
+    if version != _WS_GUID_VERSION:
+        return 426, f"Unsupported WebSocket version ({version!r}); this server speaks version 13."
+    try:
+        valid_key = len(base64.b64decode(key, validate=True)) == 16
+    except ValueError:
+        valid_key = False
+    if not valid_key:
+        return 400, "Invalid WebSocket handshake: Sec-WebSocket-Key must be 16 bytes in base64."
+    return None
+
+
+def _is_upgrade(headers: http.client.HTTPMessage) -> bool:
+    upgrade = {token.strip().lower() for value in headers.get_all("Upgrade") or () for token in value.split(",")}
+    connection = {token.strip().lower() for value in headers.get_all("Connection") or () for token in value.split(",")}
+    return "websocket" in upgrade and "upgrade" in connection
+
+
+class WebSocketUpgrade:
+    """An upgradable request, handed to the app in the environ (``WEBSOCKET_ENVIRON_KEY``).
+
+    The app either answers with an ordinary HTTP response (a refusal: 401, 404, ...) or calls
+    ``accept()``, which sends ``101 Switching Protocols`` and returns the ``WebSocket``; the app
+    then serves the socket in this thread and returns an empty body, which is not sent.
+    """
+
+    def __init__(self, handler: _Handler) -> None:
+        self._handler = handler
+        self.websocket: WebSocket | None = None
+
+    @property
+    def subprotocols(self) -> list[str]:
+        values = self._handler.headers.get_all("Sec-WebSocket-Protocol") or ()
+        return [token.strip() for value in values for token in value.split(",") if token.strip()]
+
+    def accept(self, subprotocol: str | None = None, headers: Iterable[tuple[str, str]] = ()) -> WebSocket:
+        if self.websocket is not None:
+            raise RuntimeError("the WebSocket was already accepted")
+        handler = self._handler
+        key = handler.headers["Sec-WebSocket-Key"].strip().encode("ascii")
+        lines = [
+            "HTTP/1.1 101 Switching Protocols\r\n",
+            "Upgrade: websocket\r\n",
+            "Connection: Upgrade\r\n",
+            f"Sec-WebSocket-Accept: {generate_accept_token(key).decode('ascii')}\r\n",
+            f"Server: {SERVER_NAME}\r\n",
+        ]
+        if subprotocol is not None:
+            lines.append(f"Sec-WebSocket-Protocol: {subprotocol}\r\n")
+        lines.extend(f"{name}: {value}\r\n" for name, value in headers)
+        lines.append("\r\n")
+        handler._sent = True
+        handler.close_connection = True  # after the socket, the connection is done
+        handler.wfile.write("".join(lines).encode("latin-1"))
+        # Bytes the client sent right after its handshake are already in rfile's buffer.
+        handler._reader.probing = True
+        try:
+            buffered = handler.rfile.peek(MAX_HEADER_LINE)
+        finally:
+            handler._reader.probing = False
+        trailing = handler.rfile.read(len(buffered)) if buffered else b""
+        self.websocket = WebSocket(handler.connection, trailing)
+        return self.websocket
+
+
+class WebSocket:
+    """The server side of one WebSocket, framed by ``wsproto`` (sans-IO) over the connection's socket.
+
+    ``receive(timeout)`` returns the next whole message (``str`` or ``bytes``), ``None`` when
+    ``timeout`` passes first, and raises ``WebSocketClosed`` once the socket is closed; it answers
+    pings, reassembles fragmented messages and closes with 1009 when one passes
+    ``max_message`` bytes, with 1002 on a protocol error (garbage frames), 1007 on bad UTF-8.
+    ``send_text``/``close``/``abort`` may be called from any thread (one lock guards writes).
+    """
+
+    def __init__(self, sock: socket.socket, trailing: bytes = b"", *, max_message: int | None = None) -> None:
+        self._sock = sock
+        self._conn = _WSConnection(_WSConnectionType.SERVER)
+        # Guards the wsproto state and writes: receive() runs on the connection's thread, close()
+        # may come from another (a test's reset); re-entered when a received frame is answered.
+        self._write = threading.RLock()
+        self._max_message = MAX_WEBSOCKET_MESSAGE if max_message is None else max_message
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        self._pending: list[str | bytes] = []
+        self._buffer = trailing
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    @property
+    def closed(self) -> bool:
+        return self.close_code is not None
+
+    def _send_bytes(self, data: bytes) -> None:
+        self._sock.settimeout(SEND_TIMEOUT)
+        self._sock.sendall(data)
+
+    def send_text(self, text: str) -> None:
+        with self._write:
+            if self.close_code is not None:
+                raise WebSocketClosed(self.close_code, self.close_reason)
+            try:
+                self._send_bytes(self._conn.send(_ws_events.TextMessage(data=text)))
+            except (OSError, _WSLocalProtocolError) as exc:
+                self._gone(1006, str(exc))
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame (if still open) and shut the connection down; idempotent."""
+        with self._write:
+            if self.close_code is None:
+                self.close_code, self.close_reason = code, reason
+                try:
+                    self._send_bytes(self._conn.send(_ws_events.CloseConnection(code=code, reason=reason)))
+                except (OSError, _WSLocalProtocolError):
+                    pass
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the serving thread's receive()
+            except OSError:
+                pass
+
+    def abort(self) -> None:
+        """Cut the connection without a close frame (RST): a server that vanishes mid-response."""
+        with self._write:
+            if self.close_code is None:
+                self.close_code, self.close_reason = 1006, "aborted"
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _gone(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+        raise WebSocketClosed(self.close_code, self.close_reason)
+
+    def receive(self, timeout: float | None) -> str | bytes | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._pending:
+                return self._pending.pop(0)
+            if self.close_code is not None:
+                raise WebSocketClosed(self.close_code, self.close_reason)
+            if self._buffer:
+                data, self._buffer = self._buffer, b""
+            else:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                try:
+                    self._sock.settimeout(remaining)
+                    data = self._sock.recv(65536)
+                except TimeoutError:
+                    return None
+                except OSError as exc:
+                    self._gone(1006, str(exc))
+            self._feed(data or None)
+
+    def _feed(self, data: bytes | None) -> None:
+        with self._write:
+            if self.close_code is not None and data is not None:
+                return  # closed meanwhile (by another thread): the bytes are not read any more
+            self._conn.receive_data(data)
+            self._handle_events(data)
+
+    def _handle_events(self, data: bytes | None) -> None:
+        for event in self._conn.events():
+            if isinstance(event, _ws_events.Ping):
+                with self._write:
+                    if self.close_code is None:
+                        try:
+                            self._send_bytes(self._conn.send(event.response()))
+                        except OSError as exc:
+                            self._gone(1006, str(exc))
+            elif isinstance(event, _ws_events.CloseConnection):
+                with self._write:
+                    if self.close_code is None:
+                        self.close_code, self.close_reason = event.code, event.reason or ""
+                        if data is not None:  # answer the close (or tell a garbling client why)
+                            try:
+                                self._send_bytes(self._conn.send(event.response()))
+                            except (OSError, _WSLocalProtocolError):
+                                pass
+                    try:
+                        self._sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+            elif isinstance(event, _ws_events.Message):
+                self._size += len(event.data)
+                if self._size > self._max_message:
+                    self.close(1009, f"message too big: over {self._max_message} bytes")
+                    return
+                self._parts.append(event.data)
+                if event.message_finished:
+                    parts, self._parts, self._size = self._parts, [], 0
+                    if isinstance(parts[0], str):
+                        self._pending.append("".join(parts))  # type: ignore[arg-type]
+                    else:
+                        self._pending.append(b"".join(parts))  # type: ignore[arg-type]

@@ -86,7 +86,10 @@ _MODEL_LITERALS = (
     ("openai.types.audio.speech_model", "SpeechModel"),
     ("openai.types.video_model", "VideoModel"),
 )
-_MODEL_FIELDS = (("openai.types.completion_create_params", "CompletionCreateParamsBase", "model"),)
+_MODEL_FIELDS = (
+    ("openai.types.completion_create_params", "CompletionCreateParamsBase", "model"),
+    ("openai.types.realtime.realtime_session_create_request_param", "RealtimeSessionCreateRequestParam", "model"),
+)
 
 
 def literal_strings(tp: object) -> list[str]:

@@ -141,3 +141,15 @@ def test_max_request_body_must_be_positive(capsys):
         main(["--max-request-body", "0", "--port", "0"])
     assert exc.value.code == 2
     assert "--max-request-body" in capsys.readouterr().err
+
+
+def test_serves_the_realtime_socket():
+    """The standalone server answers the same WebSockets (any language's client can connect)."""
+    pytest.importorskip("wsproto")
+    connect = pytest.importorskip("websockets.sync.client").connect
+    with serving() as (process, banner):
+        base = re.search(r"at http://(127\.0\.0\.1:\d+/v1)", banner).group(1)
+        with connect(f"ws://{base}/realtime?model=gpt-realtime", additional_headers={"Authorization": "Bearer any"}, open_timeout=10) as ws:
+            assert '"type":"session.created"' in ws.recv(timeout=10)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
