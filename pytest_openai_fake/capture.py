@@ -478,6 +478,9 @@ class CapturedRequest:
     index: int = 0
     response: CapturedResponse | None = field(default=None, repr=False, compare=False)
     script: Script | None = field(default=None, repr=False, compare=False)
+    #: Who answered when no script did: ``"cassette <name> #<n>"`` (replayed) or ``"recorded into
+    #: cassette <name> #<n>"`` (forwarded upstream); None for the fake's own answer.
+    origin: str | None = field(default=None, repr=False, compare=False)
     _json: Any = field(default=_NO_JSON, repr=False, compare=False)
 
     @property

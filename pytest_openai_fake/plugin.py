@@ -746,7 +746,7 @@ def calls_report(requests: list[Any], *, verbose: bool = False) -> str:
         response = request.response
         model = f" model={request.model}" if request.model else ""
         stream = " stream" if request.stream else ""
-        by = "default" if request.script is None else repr(request.script)
+        by = (request.origin or "default") if request.script is None else repr(request.script)
         lines.append(f"{number:>3}. {request.method} {request.path}{model}{stream} -> {request.status}  [{by}]")
         said = request.describe_request()
         if said:
