@@ -698,3 +698,84 @@ def _vcr_interaction(item: dict[str, Any]) -> Interaction:
     code = status.get("code", 200) if isinstance(status, dict) else int(status)
     kept = {k: v for k, v in response_headers.items() if k not in _HOP_HEADERS and k not in SECRET_HEADERS}
     return Interaction(record, {"status": int(code), "headers": kept, **_response_body(response_headers.get("content-type", ""), raw)})
+
+
+# -- configuration (shared by the pytest plugin and the standalone server) -----------------------
+
+#: Characters pytest-recording replaces with ``-`` in a test's name to make its cassette's name.
+_UNSAFE = re.compile(r"[<>?%*:|\"'/\\]")
+
+
+def default_cassette_name(test_name: str, class_name: str | None = None) -> str:
+    """pytest-recording's default: the test's name (``Class.test`` in a class), unsafe
+    characters replaced by ``-``."""
+    name = _UNSAFE.sub("-", test_name)
+    return f"{class_name}.{name}" if class_name else name
+
+
+def cassette_file(directory: Path, name: str) -> Path:
+    """``directory/name.<ext>``: an existing ``.json``, else ``.yaml`` / ``.yml`` (vcrpy's), else
+    a new ``.json``. A name that has one of these extensions is taken as it is."""
+    if Path(name).suffix.lower() in (".json", ".yaml", ".yml"):
+        return directory / name
+    for ext in (".json", ".yaml", ".yml"):
+        candidate = directory / f"{name}{ext}"
+        if candidate.exists():
+            return candidate
+    return directory / f"{name}.json"
+
+
+def parse_upstreams(values: Iterable[str], known: Iterable[str]) -> dict[str, str]:
+    """``["https://x/v1", "azure=https://y/openai/v1"]`` -> ``{"*": ..., "azure": ...}``."""
+    known = set(known)
+    upstreams: dict[str, str] = {}
+    for value in values:
+        value = value.strip()
+        if not value:
+            continue
+        provider, sep, url = value.partition("=")
+        if sep and provider in known:
+            upstreams[provider] = url.strip()
+        elif sep and "://" not in provider:
+            raise CassetteError(f"upstream {value!r}: unknown provider {provider!r} (known: {', '.join(sorted(known))})")
+        else:
+            upstreams["*"] = value
+    for url in upstreams.values():
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise CassetteError(f"upstream {url!r} is not an http(s) URL such as https://api.openai.com/v1")
+    return upstreams
+
+
+def recorder_for(
+    provider: Any,
+    *,
+    mode: str,
+    upstreams: Mapping[str, str],
+    environ: Mapping[str, str],
+    timing: str = "fast",
+    scrub: Iterable[str] = (),
+    rerecord: str | None = None,
+) -> Recorder:
+    """The ``Recorder`` of a cassette on ``provider``'s fake: its upstream (given for it, given
+    for all, else the provider's default) and credential, from ``environ`` as it was when the
+    run started (before a fixture pointed ``OPENAI_API_KEY`` at the fake)."""
+    upstream = upstreams.get(provider.name) or upstreams.get("*") or provider.upstream_url
+    if upstream is None and provider.upstream_url_env and environ.get(provider.upstream_url_env):
+        upstream = environ[provider.upstream_url_env].rstrip("/") + provider.base_path
+    key = environ.get(provider.upstream_key_env, "").strip()
+    credential = None
+    if key:
+        credential = (provider.key_headers[0], key) if provider.key_headers else ("Authorization", f"Bearer {key}")
+    options: dict[str, Any] = {}
+    if rerecord is not None:
+        options["rerecord"] = rerecord
+    return Recorder(
+        mode=mode,
+        upstream=upstream,
+        base_path=provider.base_path,
+        credential=credential,
+        credential_env=provider.upstream_key_env,
+        timing=timing,
+        scrub=frozenset(scrub),
+        **options,
+    )
