@@ -85,6 +85,8 @@ TOOL_ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/__fake/scripts", "add_script", "install a script from JSON"),
     ("DELETE", "/__fake/scripts", "clear_scripts", "remove every script"),
     ("GET", "/__fake/blobs/<path:name>", "blob", "bytes a reply points to (image urls)"),
+    ("GET", "/__fake/cassette", "get_cassette", "the cassette in use: path, mode, interactions, unplayed, misses"),
+    ("POST", "/__fake/cassette", "use_cassette", 'switch cassettes: {"name": "..."} (needs --cassette-dir)'),
     # The parlel emulator's inspection routes, in its shapes (its docs/openai.md).
     ("GET", "/__parlel/requests", "parlel_list_requests", 'the request log as parlel serves it: {"requests", "count"}'),
     ("DELETE", "/__parlel/requests", "parlel_clear_requests", "empty the request log"),
@@ -579,6 +581,43 @@ class FakeApp:
     def _list_scripts(self, _: FakeRequest) -> dict[str, Any]:
         return {"object": "list", "data": [sc.describe() for sc in self.scripts]}
 
+    def _get_cassette(self, _: FakeRequest) -> dict[str, Any]:
+        cassette = self.cassette
+        if cassette is None:
+            return {"object": "cassette", "name": None}
+        return {
+            "object": "cassette",
+            "name": cassette.name,
+            "path": str(cassette.path),
+            "mode": cassette.recorder.mode,
+            "recording": cassette.recording,
+            "interactions": len(cassette.interactions),
+            "recorded": cassette.recorded,
+            "unplayed": [{"number": n, "request": i.describe()} for n, i in cassette.unplayed()],
+            "misses": list(cassette.misses),
+        }
+
+    def _use_cassette(self, request: FakeRequest) -> dict[str, Any]:
+        from .cassette import CassetteError
+
+        if self.cassette_opener is None:
+            raise ScriptError("this server has no cassettes: start it with --cassette-dir DIR (and --record-mode, --upstream)")
+        try:
+            spec = json.loads(request.get_data(cache=True) or b"null")
+        except ValueError:
+            spec = None
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name or name.startswith("."):
+            raise ScriptError('the body must be {"name": "<cassette name>"}: a file name, no directories')
+        try:
+            opened = self.cassette_opener(name)
+        except CassetteError as exc:
+            raise ScriptError(str(exc)) from None
+        previous, self.cassette = self.cassette, opened
+        if previous is not None:
+            previous.close()
+        return self._get_cassette(request)
+
     def _health(self, _: FakeRequest) -> dict[str, Any]:
         return {"status": "ok"}
 
@@ -720,6 +759,8 @@ _TOOL_HANDLERS: dict[str, Callable[[FakeApp, FakeRequest], Any]] = {
     "add_script": FakeApp._add_script,
     "clear_scripts": FakeApp._clear_scripts,
     "health": FakeApp._health,
+    "get_cassette": FakeApp._get_cassette,
+    "use_cassette": FakeApp._use_cassette,
     "index": FakeApp._index,
 }
 

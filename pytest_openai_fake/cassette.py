@@ -537,6 +537,8 @@ class Cassette:
 
 def _flat_body(body: Any) -> dict[str, Any]:
     """The body as the diff shows it: a JSON object's fields at the top level."""
+    if body is None:
+        return {}
     return body if isinstance(body, dict) else {"(body)": body}
 
 
