@@ -323,14 +323,18 @@ class Cassette:
         ignore: Iterable[str] = (),
         match: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
         name: str | None = None,
+        fresh: bool = False,
     ) -> None:
+        """``fresh``: this run already recorded into this file (another test sharing the cassette):
+        modes ``once`` and ``all`` keep recording into it, after what is there."""
         self.path = Path(path)
         self.recorder = recorder or Recorder()
         self.ignore = tuple(ignore)
         self.match = match
         self.name = name or self.path.stem
         self.lock = threading.Lock()
-        self.existed = self.path.exists()
+        exists = self.path.exists()
+        self.existed = exists and not fresh
         self.read_only = self.path.suffix.lower() in (".yaml", ".yml")
         mode = self.recorder.mode
         if self.read_only and (mode in ("new_episodes", "all") or (mode == "once" and not self.existed)):
@@ -338,7 +342,8 @@ class Cassette:
                 f"{self.path}: YAML cassettes (vcrpy / pytest-recording) are replayed, not written; record mode "
                 f"{mode!r} would write to it. Replay it with record mode 'none', or record a JSON cassette instead"
             )
-        self.interactions: list[Interaction] = [] if mode == "all" or not self.existed else load_interactions(self.path)
+        keep = exists and (fresh or mode != "all")
+        self.interactions: list[Interaction] = load_interactions(self.path) if keep else []
         #: Miss messages (each fails the test under the plugin).
         self.misses: list[str] = []
         self.recorded = 0

@@ -186,6 +186,8 @@ class _Hookspecs:
 
 
 _START_ENV = pytest.StashKey[dict[str, str]]()
+#: Cassette files this run records into: a test sharing one keeps adding to it (modes once, all).
+_RECORDED_CASSETTES = pytest.StashKey[set[Any]]()
 
 
 def record_mode(config: pytest.Config) -> str:
@@ -552,7 +554,11 @@ def _open_cassette(config: pytest.Config, node: pytest.Item, options: dict[str, 
             scrub=scrub,
             rerecord=rerecord,
         )
-        return Cassette(path, recorder, ignore=options["cassette_ignore"], match=options["cassette_match"], name=str(name))
+        recorded = config.stash.setdefault(_RECORDED_CASSETTES, set())
+        cassette = Cassette(path, recorder, ignore=options["cassette_ignore"], match=options["cassette_match"], name=str(name), fresh=path in recorded)
+        if cassette.recording:
+            recorded.add(path)
+        return cassette
     except CassetteError as exc:
         failure = f"@pytest.mark.{MARKER}(cassette=...) on {node.nodeid}: {exc}"
     pytest.fail(failure, pytrace=False)
@@ -620,7 +626,8 @@ class FakeServers:
             if cassette is not None:
                 cassette.close()
                 misses.extend(cassette.misses)
-                _warn_unplayed(self._node, cassette)
+                if self._options["cassette"] is True:  # a named cassette is shared: each test plays its part
+                    _warn_unplayed(self._node, cassette)
         if misses:
             pytest.fail("\n\n".join(misses), pytrace=False)
         problems = [p for fake in self._used.values() for p in fake.take_problems() if fake.problem_policy == "fail"]
