@@ -521,7 +521,8 @@ class Cassette:
         text = json.dumps(record, ensure_ascii=False)
         if secret not in text:
             return record
-        return json.loads(text.replace(json.dumps(secret)[1:-1], SCRUBBED))
+        scrubbed: dict[str, Any] = json.loads(text.replace(json.dumps(secret)[1:-1], SCRUBBED))
+        return scrubbed
 
     def save(self) -> None:
         """Write the cassette (atomically: a temporary file replaced)."""

@@ -153,13 +153,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None, "
-        "unused_replies='fail'): "
+        "unused_replies='fail', lenient_ids=False, cassette=None, cassette_ignore=(), cassette_match=None): "
         "configure the fake OpenAI server for this test. models: the only model ids that exist; problems: "
         "'fail' (the default) fails the test when the fake raised or got a request it has no route for, "
         "'ignore' does not; replies/faults: endpoint name -> a reply for every call, or a list of replies, "
         "one per call ('*' for faults on every endpoint); provider: which provider openai_server emulates "
         "(openai, together, mistral, azure); deployments: Azure deployment name -> model id; unused_replies: "
-        "'fail' (the default) fails a passing test that left scripted once replies unused, 'ignore' does not.",
+        "'fail' (the default) fails a passing test that left scripted once replies unused, 'ignore' does not; "
+        "cassette: True or a name, answer from a recorded cassette (see --openai-fake-record-mode); cassette_ignore: "
+        "request fields left out of matching; cassette_match: a callable (request, recorded) -> bool.",
     )
     config.addinivalue_line(
         "markers",

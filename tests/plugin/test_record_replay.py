@@ -149,3 +149,39 @@ def test_record_mode_usage_errors(pytester: pytest.Pytester, monkeypatch: pytest
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     assert "cassette= must be True or a cassette name, got 3" in result.stdout.str()
+
+
+def test_shared_cassettes_dir_option_env_mode_and_ignored_fields(pytester: pytest.Pytester, upstream: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile(
+        test_shared='''
+import pytest
+
+def ask(client, user):
+    return client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Summarise"}], user=user)
+
+@pytest.mark.openai_fake(cassette="together_now", cassette_ignore=["user"])
+def test_one(openai_client):
+    assert ask(openai_client, "alice").choices[0].message.content.startswith("The butler")
+
+@pytest.mark.openai_fake(cassette="together_now", cassette_ignore=["user"])
+def test_two(openai_client):
+    ask(openai_client, "bob")
+    ask(openai_client, "carol")
+
+@pytest.mark.openai_fake(cassette="together_now", cassette_match=lambda request, recorded: request["path"] == recorded["path"])
+def test_any_chat(openai_client):
+    openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "anything at all"}])
+'''
+    )
+    monkeypatch.setenv("PYTEST_OPENAI_FAKE_RECORD_MODE", "once")
+    monkeypatch.setenv("PYTEST_OPENAI_FAKE_UPSTREAM", upstream.base_url)
+    pytester.runpytest("--openai-fake-cassette-dir=tapes", "-k", "one or two").assert_outcomes(passed=2)
+    cassette = pytester.path / "tapes" / "test_shared" / "together_now.json"
+    # The second test replayed the first one's recording (the user field is ignored) and added one more.
+    assert len(json.loads(cassette.read_text())["interactions"]) == 2 and len(upstream.requests) == 2
+    upstream.stop()
+    monkeypatch.setenv("PYTEST_OPENAI_FAKE_RECORD_MODE", "none")
+    pytester.runpytest("--openai-fake-cassette-dir=tapes").assert_outcomes(passed=3)
+    result = pytester.runpytest("-k", "one")  # not in cassettes/ next to the test: a miss
+    result.assert_outcomes(failed=1, errors=1)
+    assert "The cassette has no interactions" in result.stdout.str()
