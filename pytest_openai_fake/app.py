@@ -426,9 +426,10 @@ class FakeApp:
         try:
             if played is not None:
                 interaction, number = played
+                answer = interaction.response
                 notes["origin"] = f"cassette {cassette.name} #{number}"
             elif cassette.recording:
-                interaction = cassette.record(incoming, request.query_string.decode("latin-1"), raw)
+                interaction, answer = cassette.record(incoming, request.query_string.decode("latin-1"), raw)
                 notes["origin"] = f"recorded into cassette {cassette.name} #{len(cassette.interactions)}"
             else:
                 raise CassetteMiss(cassette.miss(incoming))
@@ -440,7 +441,7 @@ class FakeApp:
             )
         if endpoint is not None:
             self._remember(endpoint, incoming, interaction.response)
-        status, headers, body, frames = response_parts(interaction.response)
+        status, headers, body, frames = response_parts(answer)
         if frames is None:
             assert body is not None
             kept = [(k, v) for k, v in headers if k.lower() != "content-length"]

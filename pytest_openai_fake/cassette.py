@@ -435,9 +435,10 @@ class Cassette:
 
     # -- record ---------------------------------------------------------------------------------
 
-    def record(self, request: dict[str, Any], query_string: str, raw: bytes) -> Interaction:
-        """Forward ``request`` upstream, save and return the interaction. Raises ``CassetteMiss``
-        when the recording cannot be made (no upstream, no key, the upstream unreachable)."""
+    def record(self, request: dict[str, Any], query_string: str, raw: bytes) -> tuple[Interaction, dict[str, Any]]:
+        """Forward ``request`` upstream, save the interaction; return it and the upstream's answer
+        as it came (unscrubbed headers, the body's own bytes in ``raw``), for the client. Raises
+        ``CassetteMiss`` when the recording cannot be made (no upstream, no key, unreachable)."""
         recorder = self.recorder
         if not recorder.upstream:
             raise CassetteMiss(self.miss(request, "Recording needs an upstream: give --openai-fake-upstream URL (the base URL a client would use)."))
@@ -450,12 +451,14 @@ class Cassette:
             response = self._forward(request["method"], url, headers, raw)
         except Exception as exc:  # httpx2's transport errors: the recording failed
             raise CassetteMiss(self.miss(request, f"Forwarding to the upstream {url} failed: {type(exc).__name__}: {exc}")) from None
+        live = dict(response)
+        response.pop("raw", None)
         interaction = Interaction(self._scrubbed_request(request), self._scrubbed_response(response), played=True)
         with self.lock:
             self.interactions.append(interaction)
             self.recorded += 1
             self.save()
-        return interaction
+        return interaction, live
 
     def _client(self) -> Any:
         if self._http is None:
@@ -488,7 +491,8 @@ class Cassette:
                     events.append({"t": round(time.perf_counter() - started, 4), "data": buffer.decode("utf-8")})
                 body: dict[str, Any] = {"events": events}
             else:
-                body = _response_body(content_type, upstream.read())
+                data = upstream.read()
+                body = {**_response_body(content_type, data), "raw": data}
         return {"status": status, "headers": _header_dict(response_headers), **body}
 
     def _scrub_names(self) -> frozenset[str]:
@@ -596,7 +600,9 @@ def response_parts(response: Mapping[str, Any]) -> tuple[int, list[tuple[str, st
     if "events" in response:
         frames = [(float(e.get("t", 0.0)), (e["data"].rstrip("\n") + "\n\n").encode()) for e in response["events"]]
         return status, headers, None, frames
-    if "json" in response:
+    if "raw" in response:  # a recording's own bytes
+        body = response["raw"]
+    elif "json" in response:
         body = json.dumps(response["json"], ensure_ascii=False).encode()
     elif "base64" in response:
         body = base64.b64decode(response["base64"])
