@@ -218,3 +218,30 @@ def test_standalone_server_records_and_switches_cassettes(tmp_path: Path, upstre
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_replayed_stream_of_responses_is_continued(tmp_path: Path, upstream: FakeOpenAI, fake: FakeOpenAI) -> None:
+    upstream.on("responses.create").respond("Streamed upstream answer")
+    path = tmp_path / "streamed.json"
+    fake.app.cassette = Cassette(path, recorder(upstream))
+    with fake.client().responses.stream(model="gpt-4o", input="tell me") as stream:
+        first = stream.get_final_response()
+    upstream.stop()
+    fake.reset()
+    fake.app.cassette = Cassette(path, Recorder(mode="none"))
+    client = fake.client(_strict_response_validation=True)
+    with client.responses.stream(model="gpt-4o", input="tell me") as stream:
+        assert stream.get_final_response().output_text == "Streamed upstream answer"
+    fake.on("responses.create").respond("Next turn")
+    assert client.responses.create(model="gpt-4o", input="more", previous_response_id=first.id).output_text == "Next turn"
+
+
+async def test_async_clients_replay(tmp_path: Path, upstream: FakeOpenAI, fake: FakeOpenAI) -> None:
+    upstream.on("embeddings.create").respond(json={"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.25, -0.5]}], "model": "text-embedding-3-small", "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+    path = tmp_path / "async.json"
+    fake.app.cassette = Cassette(path, recorder(upstream))
+    client = fake.async_client(keep_alive=False)
+    assert (await client.embeddings.create(model="text-embedding-3-small", input="x")).data[0].embedding == [0.25, -0.5]
+    upstream.stop()
+    fake.app.cassette = Cassette(path, Recorder(mode="none"))
+    assert (await client.embeddings.create(model="text-embedding-3-small", input="x")).data[0].embedding == [0.25, -0.5]
