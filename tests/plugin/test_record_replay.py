@@ -185,3 +185,32 @@ def test_any_chat(openai_client):
     result = pytester.runpytest("-k", "one")  # not in cassettes/ next to the test: a miss
     result.assert_outcomes(failed=1, errors=1)
     assert "The cassette has no interactions" in result.stdout.str()
+
+
+def test_ini_settings_reach_the_cassette(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key-from-the-run")
+    pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\nopenai_fake_record_mode = new_episodes\nopenai_fake_replay_timing = recorded\nopenai_fake_cassette_dir = tapes\n"
+        "openai_fake_upstream =\n    https://gateway.invalid/v1\n    azure=https://res.invalid/openai/v1\n"
+    )
+    pytester.makepyfile(
+        test_settings='''
+import pytest
+
+@pytest.mark.openai_fake(cassette="named", provider="azure")
+def test_azure(openai_server, request, monkeypatch):
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "the-test-fake-key")
+    cassette = openai_server.app.cassette
+    assert cassette.path == request.config.rootpath / "tapes" / "test_settings" / "named.json"
+    r = cassette.recorder
+    assert (r.mode, r.timing, r.upstream, r.credential) == ("new_episodes", "recorded", "https://res.invalid/openai/v1", ("api-key", "azure-key-from-the-run"))
+
+class TestGroup:
+    @pytest.mark.openai_fake(cassette=True)
+    def test_default_name(self, openai_server):
+        r = openai_server.app.cassette.recorder
+        assert openai_server.app.cassette.path.name == "TestGroup.test_default_name.json"
+        assert r.upstream == "https://gateway.invalid/v1" and r.credential is None
+'''
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
