@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import gc
 import signal
 import sys
@@ -67,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest request body answered; a larger one gets the 413 error envelope before it is read "
         "(default: 512 MiB)",
     )
+    cassettes = parser.add_argument_group("cassettes (record once against the real API, replay here)")
+    cassettes.add_argument("--cassette-dir", metavar="DIR", default=None, help="answer from cassettes in DIR (POST /__fake/cassette switches)")
+    cassettes.add_argument("--cassette", metavar="NAME", default="cassette", help="the cassette of this run: DIR/NAME.json (default: %(default)s)")
+    cassettes.add_argument(
+        "--record-mode",
+        choices=("none", "once", "new_episodes", "all"),
+        default="none",
+        help="none (default: replay only), once (record a cassette that does not exist yet), new_episodes, all",
+    )
+    cassettes.add_argument(
+        "--upstream",
+        metavar="URL",
+        default=None,
+        help="base URL recording forwards to (default: the provider's, e.g. https://api.openai.com/v1); the key comes "
+        "from the provider's variable (OPENAI_API_KEY, AZURE_OPENAI_API_KEY, TOGETHER_API_KEY, MISTRAL_API_KEY)",
+    )
+    cassettes.add_argument("--replay-timing", choices=("fast", "recorded"), default="fast", help="replayed streams: at once, or as recorded")
+    cassettes.add_argument("--scrub", action="append", default=[], metavar="NAME", help="also scrub this header or JSON field (repeatable)")
     parser.add_argument("--version", action="version", version=f"pytest-openai-fake {__version__}")
     return parser
 
@@ -80,6 +99,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TypeError, ValueError) as exc:
         parser.error(f"--max-request-body: {exc}")
     fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, allowed_hosts=args.allow_host, limits=limits, lenient_ids=args.lenient_ids)
+    if args.cassette_dir is not None:
+        from pathlib import Path
+
+        from .cassette import Cassette, CassetteError, cassette_file, parse_upstreams, recorder_for
+
+        try:
+            recorder = recorder_for(
+                fake.provider,
+                mode=args.record_mode,
+                upstreams=parse_upstreams([args.upstream] if args.upstream else [], PROVIDERS),
+                environ=dict(os.environ),
+                timing=args.replay_timing,
+                scrub=args.scrub,
+                rerecord="restart the server with --record-mode new_episodes (records what is missing) or --record-mode all",
+            )
+
+            def opener(name: str) -> Cassette:
+                return Cassette(cassette_file(Path(args.cassette_dir), name), recorder, name=name)
+
+            fake.app.cassette_opener = opener
+            fake.app.cassette = opener(args.cassette)
+        except CassetteError as exc:
+            parser.error(str(exc))
+    elif args.record_mode != "none" or args.upstream:
+        parser.error("--record-mode and --upstream need --cassette-dir DIR")
     try:
         fake.start()
     except PortInUseError:

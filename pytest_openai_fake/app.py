@@ -35,6 +35,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
 from . import __version__, errors, sockets
+from .cassette import Cassette
 from .capture import CapturedRequest, CapturedResponse, RequestLog, headers_from_environ
 from .determinism import Clock, IdSequence
 from .providers import Provider, get_provider
@@ -86,6 +87,8 @@ TOOL_ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/__fake/scripts", "add_script", "install a script from JSON"),
     ("DELETE", "/__fake/scripts", "clear_scripts", "remove every script"),
     ("GET", "/__fake/blobs/<path:name>", "blob", "bytes a reply points to (image urls)"),
+    ("GET", "/__fake/cassette", "get_cassette", "the cassette in use: path, mode, interactions, unplayed, misses"),
+    ("POST", "/__fake/cassette", "use_cassette", 'switch cassettes: {"name": "..."} (needs --cassette-dir)'),
     # The parlel emulator's inspection routes, in its shapes (its docs/openai.md).
     ("GET", "/__parlel/requests", "parlel_list_requests", 'the request log as parlel serves it: {"requests", "count"}'),
     ("DELETE", "/__parlel/requests", "parlel_clear_requests", "empty the request log"),
@@ -140,6 +143,11 @@ class FakeApp:
         self.scripts = Scripts(self.routes, self.lock)
         #: Open WebSockets (closed by ``reset()``).
         self._sockets: set[WebSocket] = set()
+        #: The cassette answering calls no script answers (``pytest_openai_fake.cassette``), or None.
+        #: Kept across resets: the plugin sets it per test, the standalone server per run.
+        self.cassette: Cassette | None = None
+        #: The standalone server's cassette settings (``POST /__fake/cassette`` opens one by name).
+        self.cassette_opener: Callable[[str], Cassette] | None = None
         # Set when the test ends (reset) or the server stops: every scripted delay ends early.
         self._cancel = threading.Event()
         self._api_prefixes = tuple(p.split("<")[0].rstrip("/") + "/" for p in (provider.base_path, *provider.mounts))
@@ -220,7 +228,8 @@ class FakeApp:
         with self.lock:
             cancel, ids = self._cancel, self.ids
         problems: list[Problem] = []
-        endpoint, response, script, outcome = self._answer(request, cancel, ids, problems)
+        notes: dict[str, str] = {}
+        endpoint, response, script, outcome = self._answer(request, cancel, ids, problems, notes)
         with self.lock:
             current = not cancel.is_set()
             request_id = (self.ids if current else ids).next("req_")
@@ -235,7 +244,7 @@ class FakeApp:
             if current:  # a call that outlived its test is answered, but logged nowhere
                 captured = self._capture(
                     request, endpoint, response.status_code, len(self.requests),
-                    response=CapturedResponse.of(response, outcome), script=script,
+                    response=CapturedResponse.of(response, outcome), script=script, origin=notes.get("origin"),
                 )
                 self.requests.append(captured)
                 if script is not None:
@@ -278,6 +287,7 @@ class FakeApp:
         *,
         response: CapturedResponse | None = None,
         script: Script | None = None,
+        origin: str | None = None,
     ) -> CapturedRequest:
         """The request as the log keeps it (the one place a CapturedRequest is built), with what
         the fake answered and which script answered it once the call is done."""
@@ -293,6 +303,7 @@ class FakeApp:
             response=response,
             script=script,
             batch_id=request.environ.get(BATCH_ENVIRON_KEY),
+            origin=origin,
         )
 
     def _perform(self, response: Response | Reply, outcome: Outcome, cancel: threading.Event) -> Response | Reply:
@@ -307,19 +318,26 @@ class FakeApp:
         return response
 
     def _answer(
-        self, request: FakeRequest, cancel: threading.Event, ids: IdSequence, problems: list[Problem]
+        self, request: FakeRequest, cancel: threading.Event, ids: IdSequence, problems: list[Problem], notes: dict[str, str]
     ) -> tuple[str | None, Response | Reply, Script | None, Outcome | None]:
         """Route, authenticate, choose a script and run the handler, without the lock: ``_choose``
         takes it, and the handler's first use of the store does (``_enter``). Problems for the
         test go to ``problems``, which ``dispatch`` keeps only if the test is still running."""
         try:
             endpoint, values = self._adapter.match(request.path, request.method)
-        except NotFound:
+        except (NotFound, MethodNotAllowed) as exc:
+            cassette = self.cassette
+            if cassette is not None:  # a recorded path the fake has no route for still replays
+                try:
+                    self._authenticate(request)
+                except errors.OpenAIError as refused:
+                    return None, self._error(refused), None, None
+                return None, self._from_cassette(cassette, request, None, cancel, notes), None, None
+            if isinstance(exc, MethodNotAllowed):
+                problems.append(Problem("no-route", f"pytest-openai-fake has no {request.method} route for {request.path}"))
+                return None, self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or [])), None, None
             problems.append(Problem("no-route", f"pytest-openai-fake has no route for {request.method} {request.path}"))
             return None, self._error(errors.unknown_url(request.method, request.path)), None, None
-        except MethodNotAllowed as exc:
-            problems.append(Problem("no-route", f"pytest-openai-fake has no {request.method} route for {request.path}"))
-            return None, self._error(errors.method_not_allowed(request.method, request.path, exc.valid_methods or [])), None, None
         route = self.routes[endpoint]
         script: Script | None = None
         outcome: Outcome | None = None
@@ -340,7 +358,10 @@ class FakeApp:
                 request, self.state, self.clock, ids, self.provider, endpoint,
                 deployment=values.pop("deployment", None), inline=functools.partial(self._inline, request.environ), _enter=enter,
             )
-            if self.provider.check is not None:
+            # With a cassette, the provider's checks apply only to calls a script answers: the
+            # upstream checked what it recorded (an Azure deployment name the fake never heard of).
+            cassette = self.cassette
+            if self.provider.check is not None and cassette is None:
                 self.provider.check(ctx)
                 if held:  # the check read the store: let go, so that scripts' user code runs unlocked
                     held.clear()
@@ -351,6 +372,11 @@ class FakeApp:
                     self._check_current(cancel)
                     chosen = self._choose(ctx, request, route, cancel)
                 script, outcome = chosen.script, chosen.outcome
+            if cassette is not None:
+                if outcome is None:  # scripts and faults take precedence over the cassette
+                    return endpoint, self._from_cassette(cassette, request, endpoint, cancel, notes), None, None
+                if self.provider.check is not None:
+                    self.provider.check(ctx)
             result = self._run(ctx, route, values, outcome)
             if not isinstance(result, (Response, Reply)) and self.provider.decorate is not None:
                 result = self.provider.decorate(endpoint, result)
@@ -434,6 +460,68 @@ class FakeApp:
             except ScriptError as exc:
                 raise _ScriptFailure(f"{script!r}: {exc}") from None
         return dataclasses.replace(chosen, outcome=outcome)
+
+    def _from_cassette(self, cassette: Cassette, request: FakeRequest, endpoint: str | None, cancel: threading.Event, notes: dict[str, str]) -> Reply | Response:
+        """Answer from the cassette: its recorded interaction, or (recording) the upstream's
+        answer, saved. A miss answers with a 500 the SDK does not retry, and is kept on the
+        cassette (the plugin fails the test with it)."""
+        from .cassette import CassetteMiss, canonical_request, paced, response_parts
+
+        raw = request.get_data(cache=True)
+        incoming = canonical_request(request.method, request.path, dict(request.args.items()), headers_from_environ(request.environ), raw)
+        played = cassette.play(incoming)
+        try:
+            if played is not None:
+                interaction, number = played
+                answer = interaction.response
+                notes["origin"] = f"cassette {cassette.name} #{number}"
+            elif cassette.recording:
+                interaction, answer = cassette.record(incoming, request.query_string.decode("latin-1"), raw)
+                notes["origin"] = f"recorded into cassette {cassette.name} #{len(cassette.interactions)}"
+            else:
+                raise CassetteMiss(cassette.miss(incoming))
+        except CassetteMiss as exc:
+            return Reply.json(
+                {"error": {"message": str(exc), "type": "cassette_miss", "param": None, "code": "cassette_miss"}},
+                status=500,
+                headers=[("x-should-retry", "false")],
+            )
+        if endpoint is not None:
+            self._remember(endpoint, incoming, interaction.response)
+        status, headers, body, frames = response_parts(answer)
+        if frames is None:
+            assert body is not None
+            kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            return Reply(status, body, [*kept, ("Content-Length", str(len(body)))])
+        sse = [frame for _, frame in frames]
+        stream: Iterable[bytes] = iter(sse)
+        if cassette.recorder.timing == "recorded":
+            stream = paced(frames, cancel.wait)
+        response = Response(stream, status=status, headers=headers, direct_passthrough=True)
+        response.frames = sse  # type: ignore[attr-defined]  # for the request log's stream summary
+        return response
+
+    def _remember(self, endpoint: str, request: dict[str, Any], response: dict[str, Any]) -> None:
+        """Keep what a replayed answer created where later calls look for it: a
+        ``responses.create`` answer can be continued with ``previous_response_id``."""
+        if endpoint != "responses.create" or int(response.get("status", 0)) != 200:
+            return
+        from .resources.responses import remember_response
+
+        created = response.get("json")
+        if created is None and "events" in response:  # a stream: its response.completed event
+            for event in response["events"]:
+                data = next((line[5:].strip() for line in event.get("data", "").splitlines() if line.startswith("data:")), "")
+                try:
+                    parsed = json.loads(data) if data else None
+                except ValueError:
+                    continue
+                if isinstance(parsed, dict) and parsed.get("type") == "response.completed":
+                    created = parsed.get("response")
+        body = request.get("json")
+        if isinstance(created, dict) and isinstance(body, dict):
+            with self.lock:
+                remember_response(self.state, self.ids, body, created)
 
     @staticmethod
     def _check_current(cancel: threading.Event) -> None:
@@ -540,6 +628,43 @@ class FakeApp:
 
     def _list_scripts(self, _: FakeRequest) -> dict[str, Any]:
         return {"object": "list", "data": [sc.describe() for sc in self.scripts]}
+
+    def _get_cassette(self, _: FakeRequest) -> dict[str, Any]:
+        cassette = self.cassette
+        if cassette is None:
+            return {"object": "cassette", "name": None}
+        return {
+            "object": "cassette",
+            "name": cassette.name,
+            "path": str(cassette.path),
+            "mode": cassette.recorder.mode,
+            "recording": cassette.recording,
+            "interactions": len(cassette.interactions),
+            "recorded": cassette.recorded,
+            "unplayed": [{"number": n, "request": i.describe()} for n, i in cassette.unplayed()],
+            "misses": list(cassette.misses),
+        }
+
+    def _use_cassette(self, request: FakeRequest) -> dict[str, Any]:
+        from .cassette import CassetteError
+
+        if self.cassette_opener is None:
+            raise ScriptError("this server has no cassettes: start it with --cassette-dir DIR (and --record-mode, --upstream)")
+        try:
+            spec = json.loads(request.get_data(cache=True) or b"null")
+        except ValueError:
+            spec = None
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name or name.startswith("."):
+            raise ScriptError('the body must be {"name": "<cassette name>"}: a file name, no directories')
+        try:
+            opened = self.cassette_opener(name)
+        except CassetteError as exc:
+            raise ScriptError(str(exc)) from None
+        previous, self.cassette = self.cassette, opened
+        if previous is not None:
+            previous.close()
+        return self._get_cassette(request)
 
     def _health(self, _: FakeRequest) -> dict[str, Any]:
         return {"status": "ok"}
@@ -682,6 +807,8 @@ _TOOL_HANDLERS: dict[str, Callable[[FakeApp, FakeRequest], Any]] = {
     "add_script": FakeApp._add_script,
     "clear_scripts": FakeApp._clear_scripts,
     "health": FakeApp._health,
+    "get_cassette": FakeApp._get_cassette,
+    "use_cassette": FakeApp._use_cassette,
     "index": FakeApp._index,
 }
 

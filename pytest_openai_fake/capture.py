@@ -481,6 +481,9 @@ class CapturedRequest:
     #: The id of the batch that ran this request (a line of its input file), ``None`` for a
     #: request a client sent.
     batch_id: str | None = field(default=None, compare=False)
+    #: Who answered when no script did: ``"cassette <name> #<n>"`` (replayed) or ``"recorded into
+    #: cassette <name> #<n>"`` (forwarded upstream); None for the fake's own answer.
+    origin: str | None = field(default=None, repr=False, compare=False)
     _json: Any = field(default=_NO_JSON, repr=False, compare=False)
 
     @property

@@ -39,6 +39,11 @@ __all__ = [
 MARKER = "openai_fake"
 BLOCK_NETWORK_MARKER = "openai_fake_block_network"
 PORT_ENV = "PYTEST_OPENAI_FAKE_PORT"
+RECORD_MODE_ENV = "PYTEST_OPENAI_FAKE_RECORD_MODE"
+UPSTREAM_ENV = "PYTEST_OPENAI_FAKE_UPSTREAM"
+#: Literals, not imported from .cassette: this module imports nothing of the fake at start-up.
+RECORD_MODES = ("none", "once", "new_episodes", "all")
+REPLAY_TIMINGS = ("fast", "recorded")
 _SERVERS: pytest.StashKey[dict[str, FakeOpenAI]] = pytest.StashKey()
 _ITEM_SERVERS = pytest.StashKey["FakeServers"]()
 
@@ -94,6 +99,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="keep Authorization / api-key unmasked in openai_server.requests (GET /__fake/requests masks them always)",
     )
+    group.addoption(
+        "--openai-fake-record-mode",
+        dest="openai_fake_record_mode",
+        choices=RECORD_MODES,
+        default=None,
+        help=(
+            "cassettes (tests marked @pytest.mark.openai_fake(cassette=...)): none (default: replay only, a miss fails), "
+            "once (record a cassette that does not exist yet), new_episodes (record what is missing), all (record "
+            f"everything anew). Also ini openai_fake_record_mode and env {RECORD_MODE_ENV}."
+        ),
+    )
+    parser.addini("openai_fake_record_mode", help="cassette record mode: none, once, new_episodes or all", default=None)
+    group.addoption(
+        "--openai-fake-cassette-dir",
+        dest="openai_fake_cassette_dir",
+        default=None,
+        metavar="DIR",
+        help="keep cassettes in DIR/<module stem>/ instead of cassettes/<module stem>/ next to each test file "
+        "(relative to the rootdir; also ini openai_fake_cassette_dir)",
+    )
+    parser.addini("openai_fake_cassette_dir", help="directory of cassettes (see --openai-fake-cassette-dir)", default=None)
+    group.addoption(
+        "--openai-fake-upstream",
+        dest="openai_fake_upstream",
+        action="append",
+        default=[],
+        metavar="[PROVIDER=]URL",
+        help="where a recording mode forwards requests with no recorded answer: the base URL a client would use "
+        "(default https://api.openai.com/v1; each provider its own). PROVIDER=URL sets one provider's. Repeatable; "
+        f"also ini openai_fake_upstream and env {UPSTREAM_ENV}. The key comes from the provider's usual variable "
+        "(OPENAI_API_KEY, ...), as it was when the run started.",
+    )
+    parser.addini("openai_fake_upstream", type="linelist", default=[], help="[PROVIDER=]URL upstreams for recording")
+    group.addoption(
+        "--openai-fake-replay-timing",
+        dest="openai_fake_replay_timing",
+        choices=REPLAY_TIMINGS,
+        default=None,
+        help="replayed streams: fast (default: at once) or recorded (with the recorded pacing); also ini openai_fake_replay_timing",
+    )
+    parser.addini("openai_fake_replay_timing", help="fast or recorded (see --openai-fake-replay-timing)", default=None)
     parser.addini(
         "openai_fake_env",
         type="bool",
@@ -107,13 +153,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None, "
-        "unused_replies='fail'): "
+        "unused_replies='fail', lenient_ids=False, cassette=None, cassette_ignore=(), cassette_match=None): "
         "configure the fake OpenAI server for this test. models: the only model ids that exist; problems: "
         "'fail' (the default) fails the test when the fake raised or got a request it has no route for, "
         "'ignore' does not; replies/faults: endpoint name -> a reply for every call, or a list of replies, "
         "one per call ('*' for faults on every endpoint); provider: which provider openai_server emulates "
         "(openai, together, mistral, azure); deployments: Azure deployment name -> model id; unused_replies: "
-        "'fail' (the default) fails a passing test that left scripted once replies unused, 'ignore' does not.",
+        "'fail' (the default) fails a passing test that left scripted once replies unused, 'ignore' does not; "
+        "cassette: True or a name, answer from a recorded cassette (see --openai-fake-record-mode); cassette_ignore: "
+        "request fields left out of matching; cassette_match: a callable (request, recorded) -> bool.",
     )
     config.addinivalue_line(
         "markers",
@@ -122,6 +170,41 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(_NetworkGuardHooks(config), "openai_fake_network_guard")
     base_port(config)  # a bad port is one usage error now, not one per test
+    record_mode(config)
+    # The environment as the run started: a recording's upstream key is read from here, never
+    # from what a fixture (openai_env) points at the fake.
+    config.stash[_START_ENV] = dict(os.environ)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_Hookspecs)
+
+
+class _Hookspecs:
+    @pytest.hookspec
+    def pytest_openai_fake_scrub(self, config: pytest.Config) -> Collection[str] | None:  # type: ignore[empty-body]
+        """Header or JSON body field names (besides Authorization, api-key, OpenAI-Organization,
+        OpenAI-Project and cookies) whose values cassettes record as ``<scrubbed>``."""
+
+
+_START_ENV = pytest.StashKey[dict[str, str]]()
+#: Cassette files this run records into: a test sharing one keeps adding to it (modes once, all).
+_RECORDED_CASSETTES = pytest.StashKey[set[Any]]()
+
+
+def record_mode(config: pytest.Config) -> str:
+    """The cassette record mode: ``--openai-fake-record-mode``, else ini, else env, else none."""
+    value = config.getoption("openai_fake_record_mode", None)
+    source = "--openai-fake-record-mode"
+    if value is None:
+        value, source = config.getini("openai_fake_record_mode"), "openai_fake_record_mode (ini)"
+    if value in (None, ""):
+        value, source = os.environ.get(RECORD_MODE_ENV), RECORD_MODE_ENV
+    if value in (None, ""):
+        return "none"
+    if value not in RECORD_MODES:
+        raise pytest.UsageError(f"{source}: record mode must be one of {', '.join(RECORD_MODES)}, got {value!r}")
+    return str(value)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -224,6 +307,9 @@ def _marker_options(
     deployments: Mapping[str, str] | None = None,
     unused_replies: str = "fail",
     lenient_ids: bool = False,
+    cassette: str | bool | None = None,
+    cassette_ignore: Collection[str] = (),
+    cassette_match: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
 ) -> dict[str, Any]:
     """The signature of ``@pytest.mark.openai_fake``; binding to it validates the marker.
 
@@ -234,6 +320,11 @@ def _marker_options(
     teardown) or ``"ignore"``.
     ``lenient_ids``: an id the fake never created answers as a generated object with that id
     instead of 404 (generic endpoints; the stateless mode for SDK-level sanity checks).
+    ``cassette``: answer from a cassette (``True``: ``cassettes/<module>/<test name>.json``; a
+    name: ``cassettes/<module>/<name>.json``, shared by every test naming it); what no script
+    answers comes from it, and a recording mode records what it lacks. ``cassette_ignore``:
+    request fields left out of the match (``"user"``, ``"messages[*].name"``,
+    ``"query.api-version"``); ``cassette_match``: ``(request, recorded) -> bool`` instead.
     """
     from .providers import PROVIDERS
     from .scripting import ScriptError, to_outcome
@@ -262,6 +353,12 @@ def _marker_options(
                     raise TypeError(f"{name}[{endpoint!r}]: {exc}") from None
                 if name == "faults" and outcome.kind not in ("fault", "drop") and not outcome.streams_only and not outcome.delay:
                     raise TypeError(f"faults[{endpoint!r}]: {item!r} is not a fault; use error(...), drop(), cut_stream(...), stream_error(...) or delayed(...)")
+    if cassette is not None and not (cassette is True or cassette is False or (isinstance(cassette, str) and cassette.strip())):
+        raise TypeError(f"cassette= must be True or a cassette name, got {cassette!r}")
+    if isinstance(cassette_ignore, (str, bytes)) or not all(isinstance(f, str) and f for f in cassette_ignore):
+        raise TypeError(f"cassette_ignore= must be a list of field paths such as ['user', 'messages[*].name'], got {cassette_ignore!r}")
+    if cassette_match is not None and not callable(cassette_match):
+        raise TypeError(f"cassette_match= must be a callable (request, recorded) -> bool, got {cassette_match!r}")
     if not isinstance(lenient_ids, bool):
         raise TypeError(f"lenient_ids= must be True or False, got {lenient_ids!r}")
     if provider not in PROVIDERS:
@@ -279,6 +376,9 @@ def _marker_options(
         "deployments": deployments,
         "unused_replies": unused_replies,
         "lenient_ids": lenient_ids,
+        "cassette": cassette or None,
+        "cassette_ignore": list(cassette_ignore),
+        "cassette_match": cassette_match,
     }
 
 
@@ -414,6 +514,70 @@ def _session_server(config: pytest.Config, provider: str = "openai") -> FakeOpen
     return fake
 
 
+class CassetteWarning(pytest.PytestWarning):
+    """Recorded interactions a test never replayed (its code made fewer or other calls)."""
+
+
+def _open_cassette(config: pytest.Config, node: pytest.Item, options: dict[str, Any], fake: FakeOpenAI) -> Any:
+    """The test's cassette on ``fake``: its file, record mode, upstream, key and scrubbing."""
+    from pathlib import Path
+
+    from .cassette import CassetteError, Cassette, cassette_file, default_cassette_name, parse_upstreams, recorder_for
+    from .providers import PROVIDERS
+
+    __tracebackhide__ = True
+    failure = None
+    try:
+        directory = config.getoption("openai_fake_cassette_dir", None) or config.getini("openai_fake_cassette_dir")
+        module = Path(str(node.path))
+        base = (config.rootpath / directory) if directory else module.parent / "cassettes"
+        name = options["cassette"]
+        if name is True:
+            cls = getattr(node, "cls", None)
+            name = default_cassette_name(node.name, cls.__name__ if cls is not None else None)
+        path = cassette_file(base / module.stem, name)
+        upstream_values = config.getoption("openai_fake_upstream", None) or config.getini("openai_fake_upstream")
+        if not upstream_values and os.environ.get(UPSTREAM_ENV):
+            upstream_values = os.environ[UPSTREAM_ENV].split()
+        timing = config.getoption("openai_fake_replay_timing", None) or config.getini("openai_fake_replay_timing") or "fast"
+        scrub = [n for names in config.hook.pytest_openai_fake_scrub(config=config) for n in (names or ())]
+        mode = record_mode(config)
+        key_env = fake.provider.upstream_key_env
+        rerecord = (
+            f"run `pytest {node.nodeid} --openai-fake-record-mode=new_episodes` (records what is missing) or "
+            f"`--openai-fake-record-mode=all` (records the whole cassette again), with ${key_env} set"
+        )
+        recorder = recorder_for(
+            fake.provider,
+            mode=mode,
+            upstreams=parse_upstreams(upstream_values, PROVIDERS),
+            environ=config.stash.get(_START_ENV, dict(os.environ)),
+            timing=timing,
+            scrub=scrub,
+            rerecord=rerecord,
+        )
+        recorded = config.stash.setdefault(_RECORDED_CASSETTES, set())
+        cassette = Cassette(path, recorder, ignore=options["cassette_ignore"], match=options["cassette_match"], name=str(name), fresh=path in recorded)
+        if cassette.recording:
+            recorded.add(path)
+        return cassette
+    except CassetteError as exc:
+        failure = f"@pytest.mark.{MARKER}(cassette=...) on {node.nodeid}: {exc}"
+    pytest.fail(failure, pytrace=False)
+
+
+def _warn_unplayed(node: pytest.Item, cassette: Any) -> None:
+    import warnings
+
+    unplayed = cassette.unplayed()
+    if not unplayed:
+        return
+    listing = "\n".join(f"  #{number}: {interaction.describe()}" for number, interaction in unplayed)
+    warnings.warn(
+        CassetteWarning(f"{node.nodeid}: {len(unplayed)} recorded interaction(s) of cassette {cassette.path} were never replayed:\n{listing}")
+    )
+
+
 class FakeServers:
     """The fake servers of one test, one per provider: ``openai_servers["mistral"]``.
 
@@ -439,10 +603,13 @@ class FakeServers:
             raise KeyError(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
         fake = _session_server(self._config, provider)
         fake.reset()
+        fake.app.cassette = None
         fake.configure(unused_replies=self._options["unused_replies"])  # the test's policy, on every server
         if provider == self._options["provider"]:
             fake.configure(models=self._options["models"], problems=self._options["problems"], lenient_ids=self._options["lenient_ids"])
             _install_scripts(fake.on, self._options, self._node)
+            if self._options["cassette"]:
+                fake.app.cassette = _open_cassette(self._config, self._node, self._options, fake)
         if fake.provider.serves_deployments and self._options["deployments"] is not None:
             fake.configure(deployments=self._options["deployments"])  # also a Mistral test's Azure server
         self._used[provider] = fake
@@ -455,6 +622,16 @@ class FakeServers:
         """Fail the test for the problems and unused exhaustive scripts of every server it used,
         and, if the test passed, for ``once`` replies it left unused (``unused_replies="fail"``)."""
         __tracebackhide__ = True
+        misses = []
+        for fake in self._used.values():
+            cassette, fake.app.cassette = fake.app.cassette, None
+            if cassette is not None:
+                cassette.close()
+                misses.extend(cassette.misses)
+                if self._options["cassette"] is True:  # a named cassette is shared: each test plays its part
+                    _warn_unplayed(self._node, cassette)
+        if misses:
+            pytest.fail("\n\n".join(misses), pytrace=False)
         problems = [p for fake in self._used.values() for p in fake.take_problems() if fake.problem_policy == "fail"]
         unused = [(s, s.leftover()) for fake in self._used.values() for s in fake.scripts.exhaustive_unconsumed()]
         passed = self._node.stash.get(_CALL_PASSED, False)
@@ -746,7 +923,7 @@ def calls_report(requests: list[Any], *, verbose: bool = False) -> str:
         response = request.response
         model = f" model={request.model}" if request.model else ""
         stream = " stream" if request.stream else ""
-        by = "default" if request.script is None else repr(request.script)
+        by = (request.origin or "default") if request.script is None else repr(request.script)
         lines.append(f"{number:>3}. {request.method} {request.path}{model}{stream} -> {request.status}  [{by}]")
         said = request.describe_request()
         if said:

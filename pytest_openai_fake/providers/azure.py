@@ -440,6 +440,9 @@ AZURE = Provider(
     name="azure",
     base_path="/openai/v1",
     default_port=4848,
+    upstream_url=None,  # your resource: AZURE_OPENAI_ENDPOINT, or --openai-fake-upstream azure=URL
+    upstream_url_env="AZURE_OPENAI_ENDPOINT",
+    upstream_key_env="AZURE_OPENAI_API_KEY",
     catalog=OPENAI.catalog,
     api_version=API_VERSION,
     mounts=("/openai/deployments/<deployment>", "/openai"),

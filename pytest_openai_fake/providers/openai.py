@@ -45,6 +45,12 @@ class Provider:
     mounts: tuple[str, ...] = ()
     #: Headers that carry the API key besides ``Authorization: Bearer`` (Azure: ``api-key``).
     key_headers: tuple[str, ...] = ()
+    #: Where cassettes record from by default (the base URL a client would use), the variable
+    #: that may give it instead (Azure's resource endpoint, under which ``base_path`` is added),
+    #: and the variable holding the key that recording sends upstream.
+    upstream_url: str | None = "https://api.openai.com/v1"
+    upstream_url_env: str | None = None
+    upstream_key_env: str = "OPENAI_API_KEY"
     #: Endpoints only this provider has, and which shared endpoints it offers (None: all).
     resources: tuple[Any, ...] = ()
     endpoints: frozenset[str] | None = None

@@ -798,6 +798,26 @@ def compact_response(ctx: Ctx) -> dict[str, Any]:
 
 
 
+def remember_response(store: Store, ids: IdSequence, body: dict[str, Any], response: dict[str, Any]) -> None:
+    """Keep a ``responses.create`` answer the fake did not make (replayed from a cassette), so
+    that ``previous_response_id`` continues it and retrieve finds it. Not kept with ``store: false``."""
+    if response.get("object") != "response" or not isinstance(response.get("id"), str) or body.get("store") is False:
+        return
+    context: list[dict[str, Any]] = []
+    previous = body.get("previous_response_id")
+    stored = store.responses.find(previous) if isinstance(previous, str) else None
+    if stored is not None:
+        context = list(stored.context)
+    given = body.get("input", [])
+    items = [{"role": "user", "content": given}] if isinstance(given, str) else given
+    try:
+        inputs = conversation_store._normalise(store, ids, items, "input", None)
+    except errors.OpenAIError:  # input the fake's own rules refuse: keep the output only
+        inputs = []
+    output = [item for item in response.get("output") or [] if isinstance(item, dict)]
+    store.responses.add(response["id"], StoredResponse(response, inputs, [*context, *inputs, *output]))
+
+
 def seed_response(
     target: Any,
     *,

@@ -136,7 +136,7 @@ def test_marker_is_validated(pytester: pytest.Pytester, marker: str, message: st
 
 def test_marker_is_registered(pytester: pytest.Pytester):
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["*@pytest.mark.openai_fake(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None, unused_replies='fail')*"])
+    result.stdout.fnmatch_lines(["*@pytest.mark.openai_fake(models=None, problems='fail', replies=None, faults=None, provider='openai', deployments=None, unused_replies='fail', lenient_ids=False, cassette=None, cassette_ignore=(), cassette_match=None)*"])
 
 
 def test_closest_marker_wins(pytester: pytest.Pytester):

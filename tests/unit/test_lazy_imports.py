@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest_openai_fake
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("openai", "pydantic", "werkzeug", "httpx2", "pytest_openai_fake.app", "pytest_openai_fake.resources")
+HEAVY = ("openai", "pydantic", "werkzeug", "httpx2", "pytest_openai_fake.app", "pytest_openai_fake.resources", "pytest_openai_fake.cassette")
 
 
 def run_python(code: str) -> str:
@@ -69,3 +69,10 @@ def test_the_fixed_port_block_lists_every_provider_once() -> None:
     from pytest_openai_fake.providers import PROVIDERS
 
     assert sorted(PORT_ORDER) == sorted(PROVIDERS) and len(set(PORT_ORDER)) == len(PORT_ORDER)
+
+
+def test_the_plugin_lists_the_cassette_modes_and_timings() -> None:
+    """plugin.RECORD_MODES / REPLAY_TIMINGS are literals (the plugin must not import the cassette module at start-up)."""
+    from pytest_openai_fake import cassette, plugin
+
+    assert plugin.RECORD_MODES == cassette.RECORD_MODES and plugin.REPLAY_TIMINGS == cassette.REPLAY_TIMINGS
