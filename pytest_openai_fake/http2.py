@@ -525,11 +525,10 @@ class _Connection:
                     logger.exception("pytest-openai-fake: closing the response body failed")
 
     def _reset(self, stream: _Stream) -> None:
-        """``drop()``: RST_STREAM INTERNAL_ERROR on this stream only."""
+        """``drop()``, ``cut_stream``: RST_STREAM INTERNAL_ERROR on this stream only, after what
+        the app already yielded (a cut stream's first chunks reach the client)."""
         try:
             with self.lock:
-                stream.outbox.clear()
-                stream.queued = 0
                 stream.reset_code = h2.errors.ErrorCodes.INTERNAL_ERROR
             self._post(stream, ("reset", h2.errors.ErrorCodes.INTERNAL_ERROR))
         except _StreamGone:

@@ -154,13 +154,16 @@ def _read(path: str) -> str:
 
 
 def _system_ca_file() -> str | None:
+    """certifi's bundle when installed (httpx and requests use it), else the system's."""
     try:
         import certifi
 
         return str(certifi.where())
-    except ImportError:  # pragma: no cover - certifi comes with httpx2
-        cafile = ssl.get_default_verify_paths().cafile
-        return cafile if cafile and os.path.isfile(cafile) else None
+    except ImportError:
+        pass
+    paths = ssl.get_default_verify_paths()
+    candidates = (paths.cafile, paths.openssl_cafile, "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
+    return next((path for path in candidates if path and os.path.isfile(path)), None)
 
 
 def sniff(sock: socket.socket, timeout: float) -> int | None:
