@@ -149,6 +149,7 @@ class _Connection:
         h2c.initiate_connection()
         h2c.increment_flow_control_window(CONNECTION_WINDOW - 65535)
         self.out += h2c.data_to_send()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
         self.sock.setblocking(False)
         selector = selectors.DefaultSelector()
         try:
