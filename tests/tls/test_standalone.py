@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
@@ -11,6 +12,7 @@ import sys
 
 import httpx2
 import openai
+import pytest
 
 
 def test_standalone_tls_prints_the_ca_bundle_and_serves_http2():
@@ -46,3 +48,21 @@ def test_standalone_tls_prints_the_ca_bundle_and_serves_http2():
 def test_tls_key_without_cert_is_a_usage_error():
     result = subprocess.run([sys.executable, "-m", "pytest_openai_fake", "--tls-key", "k.pem"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "--tls-key needs --tls-cert" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_node_trusts_the_fake_with_node_extra_ca_certs(tls_fake):
+    """The README's recipe for Node clients: NODE_EXTRA_CA_CERTS=<ca_bundle>, no code change."""
+    script = (
+        "const https = require('https');"
+        f"https.get('{tls_fake.base_url}/models', {{headers: {{Authorization: 'Bearer sk-any'}}}}, (res) => {{"
+        "  let body = ''; res.on('data', (c) => body += c);"
+        "  res.on('end', () => { console.log(res.statusCode, JSON.parse(body).object); });"
+        "}).on('error', (e) => { console.log('error', e.code); });"
+    )
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": tls_fake.ca_bundle}
+    trusted = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, env=env)
+    assert trusted.stdout.strip() == "200 list", trusted.stdout + trusted.stderr
+    env.pop("NODE_EXTRA_CA_CERTS")
+    untrusted = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, env=env)
+    assert untrusted.stdout.strip() == "error UNABLE_TO_VERIFY_LEAF_SIGNATURE", untrusted.stdout + untrusted.stderr
