@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 from collections import deque
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -485,19 +486,19 @@ class _Connection:
                     raise RuntimeError("the WSGI app did not call start_response()")
             code = int(reply["status"][:3])
             if reply.get("sent"):  # the app used write(): carry on streaming
-                for data in (*first, *it):
+                for data in chain(first, it):
                     write(data)
                 self._post(stream, ("data", b"", True))
             elif environ["REQUEST_METHOD"] == "HEAD" or code < 200 or code in _NO_BODY_STATUSES:
                 send_head(None, end=True)
             elif isinstance(app_iter, (list, tuple)) or _content_length(reply["headers"]) is not None:
-                body = b"".join((*first, *it))
+                body = b"".join(chain(first, it))
                 send_head(len(body), end=not body)
                 if body:
                     self._post(stream, ("data", body, True), len(body))
             else:
                 send_head(None, end=False)
-                for data in (*first, *it) if first else it:
+                for data in chain(first, it):  # as the app yields it: never collected first
                     if data:
                         self._post(stream, ("data", bytes(data), False), len(data))
                 self._post(stream, ("data", b"", True))

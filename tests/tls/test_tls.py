@@ -141,6 +141,15 @@ def test_streaming(fake, client):
     assert fake.requests.last.stream
 
 
+def test_stream_events_arrive_as_they_are_made(fake, client):
+    """Each SSE event is sent when the app yields it (one DATA frame on HTTP/2), not collected first."""
+    fake.on(CHAT).respond(delayed("a b c d e f", per_chunk=0.1))
+    started = time.monotonic()
+    arrivals = [time.monotonic() - started for _ in chat(client, stream=True)]
+    assert arrivals[-1] >= 0.5
+    assert arrivals[0] < arrivals[-1] - 0.3
+
+
 async def test_streaming_async(fake, async_client):
     fake.on(CHAT).respond("a b c")
     stream = await chat(async_client, stream=True)
