@@ -12,6 +12,12 @@ way the fixture clients call), interleaved so that background load hits them ali
   one multiplexed connection), time per call.
 Also: the cost of a new TLS connection (handshake) and of making the throwaway CA.
 Needs the http2 extra: ``pip install 'pytest-openai-fake[http2]'``.
+
+Measured (2-core VM shared with other work, Python 3.11, openai 3.63, httpx2 2.17, h2 4.4.1,
+``--calls 150 --repeats 3``): per call plain 1334 µs; TLS HTTP/1.1 1.06x; TLS HTTP/2 1.68x.
+Streamed: TLS HTTP/1.1 1.10x, HTTP/2 0.71x. 50 concurrent async: TLS HTTP/1.1 1.39x, HTTP/2
+0.95x (one multiplexed connection). New connection + GET: plain 1.2 ms, TLS 2.4 ms. Throwaway CA
+22 ms. Background load moves single runs by 20 % or more.
 """
 
 from __future__ import annotations
