@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .fake import FAKE_API_KEY, FakeOpenAI
     from .guard import NetworkBlockedError, NetworkGuard
     from .server import Limits
+    from .tls import Certificate, TLSError
     from .scripting import (
         DEFAULT,
         Reply,
@@ -51,6 +52,8 @@ _LAZY = {
     "NetworkBlockedError": "guard",
     "NetworkGuard": "guard",
     "Limits": "server",
+    "Certificate": "tls",
+    "TLSError": "tls",
     **dict.fromkeys(
         (
             "DEFAULT",
@@ -77,6 +80,7 @@ _LAZY = {
 
 __all__ = [
     "CapturedRequest",
+    "Certificate",
     "CapturedResponse",
     "DEFAULT",
     "FAKE_API_KEY",
@@ -91,6 +95,7 @@ __all__ = [
     "Script",
     "ScriptError",
     "StreamSummary",
+    "TLSError",
     "__version__",
     "content_filter",
     "custom_tool_call",

@@ -15,6 +15,7 @@ from .app import TOOL_ROUTES
 from .fake import FakeOpenAI
 from .providers import PROVIDERS
 from .server import Limits, PortInUseError
+from .tls import Certificate, TLSError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cassettes.add_argument("--replay-timing", choices=("fast", "recorded"), default="fast", help="replayed streams: at once, or as recorded")
     cassettes.add_argument("--scrub", action="append", default=[], metavar="NAME", help="also scrub this header or JSON field (repeatable)")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a throwaway CA and a certificate for 127.0.0.1/localhost (needs "
+        "pytest-openai-fake[tls]); the CA bundle's path is printed at start-up and GET / reports it as ca_bundle. "
+        "HTTP/2 is offered by ALPN when the h2 package is installed",
+    )
+    parser.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (PEM, chain after it); implies --tls")
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert (default: in the certificate file)")
+    parser.add_argument("--no-http2", action="store_true", help="over TLS, offer HTTP/1.1 only (no ALPN h2)")
     parser.add_argument("--version", action="version", version=f"pytest-openai-fake {__version__}")
     return parser
 
@@ -98,7 +109,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         limits = None if args.max_request_body is None else Limits(max_request_body=args.max_request_body)
     except (TypeError, ValueError) as exc:
         parser.error(f"--max-request-body: {exc}")
-    fake = FakeOpenAI(host=args.host, port=port, provider=args.provider, allowed_hosts=args.allow_host, limits=limits, lenient_ids=args.lenient_ids)
+    if args.tls_key and not args.tls_cert:
+        parser.error("--tls-key needs --tls-cert")
+    tls: bool | Certificate = bool(args.tls)
+    try:
+        if args.tls_cert:
+            tls = Certificate.from_files(args.tls_cert, args.tls_key)
+        fake = FakeOpenAI(
+            host=args.host,
+            port=port,
+            provider=args.provider,
+            allowed_hosts=args.allow_host,
+            limits=limits,
+            lenient_ids=args.lenient_ids,
+            tls=tls,
+            http2=False if args.no_http2 else None,
+        )
+    except TLSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.cassette_dir is not None:
         from pathlib import Path
 
@@ -134,6 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     print(f"pytest-openai-fake {__version__} emulating {args.provider} at {fake.base_url} (Ctrl-C to stop)", flush=True)
+    if fake.ca_bundle is not None:
+        protocols = "HTTP/2 and HTTP/1.1" if fake.http2 else "HTTP/1.1"
+        print(
+            f"TLS ({protocols}); CA bundle: {fake.ca_bundle}\n"
+            f"  trust it: SSL_CERT_FILE / REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS={fake.ca_bundle}",
+            flush=True,
+        )
     try:
         while not stop.wait(0.5):
             pass

@@ -127,6 +127,8 @@ class FakeApp:
         self.allowed_hosts = frozenset(_host_name(h) for h in allowed_hosts)
         #: Keep ``Authorization`` / ``api-key`` in the Python request log (the HTTP log masks always).
         self.keep_credentials = keep_credentials
+        #: The PEM file clients trust when the fake serves HTTPS (``GET /`` reports it), else None.
+        self.ca_bundle: str | None = None
         self.lock = threading.RLock()
         self.state = Store(provider)
         self.clock = Clock()
@@ -698,6 +700,7 @@ class FakeApp:
             "version": __version__,
             "provider": self.provider.name,
             "base_url": root + self.provider.base_path,
+            **({"ca_bundle": self.ca_bundle} if self.ca_bundle is not None else {}),
             "endpoints": sorted(self.routes),
             "tools": {
                 "requests": f"{root}/__fake/requests",

@@ -22,6 +22,7 @@ from .providers import get_provider
 from .scripting import Script, ScriptError, Scripts, error, warn_deprecated
 from .server import Limits, ServerThread
 from .state import Store, base_model
+from .tls import Certificate, TLSError, http2_available
 
 if TYPE_CHECKING:
     import httpx2
@@ -34,7 +35,7 @@ FAKE_API_KEY = "sk-fake-pytest-openai-fake"
 
 
 class FakeOpenAI:
-    """An in-memory OpenAI API on ``http://127.0.0.1:<port>``.
+    """An in-memory OpenAI API on ``http://127.0.0.1:<port>`` (``https://`` with ``tls=True``).
 
     ``port=0`` (the default) picks a free ephemeral port. ``base_url`` is what an SDK client
     needs (``http://127.0.0.1:<port>/v1``); ``url`` is the server root.
@@ -50,6 +51,8 @@ class FakeOpenAI:
         keep_credentials: bool = False,
         limits: Limits | None = None,
         lenient_ids: bool = False,
+        tls: bool | Certificate = False,
+        http2: bool | None = None,
     ) -> None:
         """``allowed_hosts``: Host names answered besides ``127.0.0.1``, ``localhost``, ``[::1]``
         and ``host`` (any other Host header gets a 421, a guard against DNS rebinding).
@@ -57,12 +60,28 @@ class FakeOpenAI:
         (``GET /__fake/requests`` masks them always). ``limits``: the server's request-size,
         connection and deadline limits (``pytest_openai_fake.Limits``; the defaults when None).
         ``lenient_ids``: an id the fake never created answers as a generated object with that id
-        instead of 404, in every test (the stateless mode of ``--lenient-ids``)."""
+        instead of 404, in every test (the stateless mode of ``--lenient-ids``).
+        ``tls``: serve HTTPS. ``True`` makes a throwaway CA and a certificate for 127.0.0.1 /
+        localhost / ::1 (needs the ``tls`` extra, ``trustme``); a ``pytest_openai_fake.Certificate``
+        (``Certificate.from_files(cert, key)``) is presented as it is. ``ca_bundle`` is then the
+        PEM file clients trust, and the fake's own clients trust it. ``http2``: offer HTTP/2 over
+        TLS (ALPN ``h2``); None (the default) offers it when the ``h2`` library is installed
+        (the ``http2`` extra), True requires it, False never offers it."""
         self.provider = get_provider(provider)
         self.app = FakeApp(self.provider, allowed_hosts=allowed_hosts, keep_credentials=keep_credentials)
         if lenient_ids:  # kept across resets
             self.app.state.lenient_ids_default = self.app.state.lenient_ids = True
-        self._server = ServerThread(self.app, host=host, port=port, **dataclasses.asdict(limits or Limits()))
+        #: The certificate the server presents (None: plain HTTP).
+        self.certificate: Certificate | None = Certificate.throwaway_ca() if tls is True else (tls or None)
+        if http2 and not http2_available():
+            raise TLSError("pytest-openai-fake: http2=True needs the h2 package: pip install 'pytest-openai-fake[http2]'")
+        if http2 and self.certificate is None:
+            raise TLSError("pytest-openai-fake: http2=True needs tls=True (HTTP/2 is offered over TLS, by ALPN)")
+        #: Whether HTTP/2 is offered (ALPN ``h2``) to TLS clients.
+        self.http2 = self.certificate is not None and (http2_available() if http2 is None else http2)
+        context = None if self.certificate is None else self.certificate.server_context(http2=self.http2)
+        self.app.ca_bundle = self.ca_bundle
+        self._server = ServerThread(self.app, host=host, port=port, tls=context, **dataclasses.asdict(limits or Limits()))
         self._http_client: httpx2.Client | None = None
         #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
         self.unused_replies = "fail"
@@ -99,6 +118,18 @@ class FakeOpenAI:
     def url(self) -> str:
         """The server root, e.g. ``http://127.0.0.1:4747``."""
         return self._server.url
+
+    @property
+    def tls(self) -> bool:
+        """Whether the fake serves HTTPS."""
+        return self.certificate is not None
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """The PEM file a client trusts to verify the fake over HTTPS (None without TLS):
+        ``openai.OpenAI(base_url=fake.base_url, http_client=httpx2.Client(verify=ssl.create_default_context(cafile=fake.ca_bundle)))``,
+        or ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` / ``NODE_EXTRA_CA_CERTS`` for other clients."""
+        return None if self.certificate is None else self.certificate.ca_bundle
 
     @property
     def base_url(self) -> str:
@@ -295,9 +326,10 @@ class FakeOpenAI:
         return {"azure_endpoint": self.url, "api_key": FAKE_API_KEY, "api_version": self.provider.api_version, "max_retries": 0, **overrides}
 
     def _ssl(self) -> ssl.SSLContext:
-        # Building the default CA context is what makes a new SDK client cost ~50 ms.
+        """The client TLS context of the fake's own clients: the system's CAs, plus ``ca_bundle``
+        over TLS. Built once per fake (building one is what makes a new SDK client cost ~50 ms)."""
         if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
+            self._ssl_context = ssl.create_default_context() if self.certificate is None else self.certificate.client_context()
         return self._ssl_context
 
     def __repr__(self) -> str:

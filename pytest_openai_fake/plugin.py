@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .fake import FakeOpenAI
     from .guard import NetworkGuard
     from .scripting import Script
+    from .tls import Certificate
 
 __all__ = [
     "FakeServers",
@@ -44,6 +45,7 @@ UPSTREAM_ENV = "PYTEST_OPENAI_FAKE_UPSTREAM"
 #: Literals, not imported from .cassette: this module imports nothing of the fake at start-up.
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 REPLAY_TIMINGS = ("fast", "recorded")
+TLS_ENV = "PYTEST_OPENAI_FAKE_TLS"
 _SERVERS: pytest.StashKey[dict[str, FakeOpenAI]] = pytest.StashKey()
 _ITEM_SERVERS = pytest.StashKey["FakeServers"]()
 
@@ -64,6 +66,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ),
     )
     parser.addini("openai_fake_port", help="port of the fake OpenAI server (0 = ephemeral)", default=None)
+    group.addoption(
+        "--openai-fake-tls",
+        dest="openai_fake_tls",
+        action="store_true",
+        default=None,
+        help=(
+            "serve the session's fake servers over HTTPS (and HTTP/2 by ALPN when h2 is installed) with a "
+            "throwaway CA (needs pytest-openai-fake[tls]); openai_server.ca_bundle is its PEM file and the "
+            "fixture clients trust it. Also ini openai_fake_tls and env " + TLS_ENV + "."
+        ),
+    )
+    parser.addini("openai_fake_tls", help="serve the fake over HTTPS (true/false; see --openai-fake-tls)", default=None)
+    group.addoption(
+        "--openai-fake-tls-cert",
+        dest="openai_fake_tls_cert",
+        default=None,
+        metavar="PEM",
+        help="serve HTTPS with this certificate (PEM, chain after it) instead of a throwaway one; implies "
+        "--openai-fake-tls. Also ini openai_fake_tls_cert.",
+    )
+    group.addoption(
+        "--openai-fake-tls-key",
+        dest="openai_fake_tls_key",
+        default=None,
+        metavar="PEM",
+        help="the private key of --openai-fake-tls-cert (default: in the certificate file). Also ini openai_fake_tls_key.",
+    )
+    parser.addini("openai_fake_tls_cert", help="certificate (PEM) the fake serves HTTPS with", default=None)
+    parser.addini("openai_fake_tls_key", help="private key (PEM) of openai_fake_tls_cert", default=None)
     group.addoption(
         "--openai-fake-block-network",
         dest="openai_fake_block_network",
@@ -170,6 +201,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(_NetworkGuardHooks(config), "openai_fake_network_guard")
     base_port(config)  # a bad port is one usage error now, not one per test
+    tls_files(config)  # and so is a bad TLS setting
     record_mode(config)
     # The environment as the run started: a recording's upstream key is read from here, never
     # from what a fixture (openai_env) points at the fake.
@@ -272,6 +304,63 @@ def base_port(config: pytest.Config) -> int:
             f"one per provider, within 1-65535{where if port >= 1 else ''}; use 0 for ephemeral ports"
         )
     return port
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_TLS: pytest.StashKey[Certificate] = pytest.StashKey()
+
+
+def tls_files(config: pytest.Config) -> tuple[bool, str | None, str | None]:
+    """Whether the session's servers speak TLS, and the user's certificate and key (None: a
+    throwaway CA). From the options, else ini, else env; checked (a bad value, a missing extra
+    or file is one usage error at start-up)."""
+    cert = config.getoption("openai_fake_tls_cert", None) or config.getini("openai_fake_tls_cert") or None
+    key = config.getoption("openai_fake_tls_key", None) or config.getini("openai_fake_tls_key") or None
+    value: Any = config.getoption("openai_fake_tls", None)
+    source = "--openai-fake-tls"
+    if value is None:
+        value, source = config.getini("openai_fake_tls"), "openai_fake_tls (ini)"
+    if value in (None, ""):
+        value, source = os.environ.get(TLS_ENV), TLS_ENV
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered not in (*_TRUE, *_FALSE, ""):
+            raise pytest.UsageError(f"{source}: expected true or false (1/0, yes/no, on/off), got {value!r}")
+        value = lowered in _TRUE
+    enabled = bool(value) or cert is not None
+    if key is not None and cert is None:
+        raise pytest.UsageError("--openai-fake-tls-key needs --openai-fake-tls-cert (the certificate it belongs to)")
+    for name, path in (("--openai-fake-tls-cert", cert), ("--openai-fake-tls-key", key)):
+        if path is not None and not os.path.isfile(path):
+            raise pytest.UsageError(f"{name}: no such file: {path}")
+    if enabled and cert is None:
+        import importlib.util
+
+        if importlib.util.find_spec("trustme") is None:
+            raise pytest.UsageError(
+                f"{source}: TLS needs the trustme package to make a throwaway certificate: "
+                "pip install 'pytest-openai-fake[tls]' (or give your own with --openai-fake-tls-cert)"
+            )
+    return enabled, cert, key
+
+
+def session_certificate(config: pytest.Config) -> Certificate | None:
+    """The certificate every server of this session presents (one CA for all of them), made on
+    first use; None when the session serves plain HTTP."""
+    enabled, cert, key = tls_files(config)
+    if not enabled:
+        return None
+    certificate = config.stash.get(_TLS, None)
+    if certificate is None:
+        from .tls import Certificate, TLSError
+
+        try:
+            certificate = Certificate.throwaway_ca() if cert is None else Certificate.from_files(cert, key)
+        except TLSError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.stash[_TLS] = certificate
+    return certificate
 
 
 def provider_port(config: pytest.Config, provider: str) -> int:
@@ -505,6 +594,7 @@ def _session_server(config: pytest.Config, provider: str = "openai") -> FakeOpen
             provider=provider,
             allowed_hosts=[*config.getini("openai_fake_allowed_hosts"), *(config.getoption("openai_fake_allow_host", None) or [])],
             keep_credentials=bool(config.getini("openai_fake_keep_credentials")),
+            tls=session_certificate(config) or False,
         )
         try:
             fake.start()
@@ -719,7 +809,8 @@ def together_client(openai_servers: FakeServers) -> Any:
     together = pytest.importorskip("together", reason="together_client needs the together SDK: pip install together")
     from .fake import FAKE_API_KEY
 
-    return together.Together(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
+    fake = openai_servers["together"]
+    return together.Together(api_key=FAKE_API_KEY, base_url=fake.url, max_retries=0, **_together_http_client(fake, together))
 
 
 @pytest.fixture
@@ -728,7 +819,19 @@ def async_together_client(openai_servers: FakeServers) -> Any:
     together = pytest.importorskip("together", reason="async_together_client needs the together SDK: pip install together")
     from .fake import FAKE_API_KEY
 
-    return together.AsyncTogether(api_key=FAKE_API_KEY, base_url=openai_servers["together"].url, max_retries=0)
+    fake = openai_servers["together"]
+    return together.AsyncTogether(api_key=FAKE_API_KEY, base_url=fake.url, max_retries=0, **_together_http_client(fake, together, is_async=True))
+
+
+def _together_http_client(fake: FakeOpenAI, together: Any, *, is_async: bool = False) -> dict[str, Any]:
+    """Over TLS, an HTTP client (together's own default one, httpx) that trusts the fake's CA."""
+    if not fake.tls:
+        return {}
+    import httpx  # together's HTTP library, installed with it
+
+    if is_async:
+        return {"http_client": httpx.AsyncClient(verify=fake._ssl(), limits=httpx.Limits(max_keepalive_connections=0))}
+    return {"http_client": httpx.Client(verify=fake._ssl())}
 
 
 @pytest.fixture
@@ -762,7 +865,9 @@ def openai_env(openai_servers: FakeServers, openai_server: FakeOpenAI, monkeypat
     Sets, for this test only: ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` (the test's
     ``openai_server``), ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` /
     ``OPENAI_API_VERSION`` (the fake Azure server), ``TOGETHER_BASE_URL`` / ``TOGETHER_API_KEY``
-    (the fake Together server) and ``MISTRAL_API_KEY``; removes ``AZURE_OPENAI_AD_TOKEN``.
+    (the fake Together server) and ``MISTRAL_API_KEY``; removes ``AZURE_OPENAI_AD_TOKEN``. Over
+    TLS also ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` (a bundle of the fake's CA and certifi's
+    CAs: these variables replace a client's trust) and ``NODE_EXTRA_CA_CERTS`` (the fake's CA).
     Returns the variables it set. ini ``openai_fake_env = true`` gives it to every test.
     """
     from .fake import FAKE_API_KEY
@@ -778,6 +883,9 @@ def openai_env(openai_servers: FakeServers, openai_server: FakeOpenAI, monkeypat
         "TOGETHER_API_KEY": FAKE_API_KEY,
         "MISTRAL_API_KEY": FAKE_API_KEY,
     }
+    if openai_server.certificate is not None:
+        trust = openai_server.certificate.trust_bundle()
+        env.update(SSL_CERT_FILE=trust, REQUESTS_CA_BUNDLE=trust, NODE_EXTRA_CA_CERTS=openai_server.certificate.ca_bundle)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     for name in ENV_UNSET:

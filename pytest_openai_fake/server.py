@@ -96,6 +96,7 @@ import re
 import select
 import selectors
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -107,6 +108,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
+from . import tls as _tls
 from .errors import DropConnection, server_error
 
 try:  # the ``realtime`` extra: WebSocket framing
@@ -167,7 +169,7 @@ _TOKEN = re.compile(_TCHARS + rb"+\Z")
 _HOST = re.compile(r"(?:\[[0-9A-Za-z:.]+\]|[-A-Za-z0-9._~!$&'()*+,;=%]*)(?::[0-9]*)?\Z")
 _EMPTY_LINES = (b"\r\n", b"\n")
 _LINGER_RESET = struct.pack("ii", 1, 0)
-_DISCONNECTS = (ConnectionError, TimeoutError)
+_DISCONNECTS = (ConnectionError, TimeoutError, ssl.SSLError)
 
 # Phases of a connection, for its read deadline (see _Reader).
 _IDLE = "idle"  # between requests: nothing of the next request has arrived
@@ -261,7 +263,8 @@ class ServerThread:
     ``port=0`` binds an ephemeral port; ``port`` holds the bound port once started. ``stop()``
     closes the listener and every open connection; both methods are safe to call twice.
     The keyword arguments are the fields of ``Limits`` (sizes, connection cap, deadlines);
-    ``limits`` holds them.
+    ``limits`` holds them. ``tls``: serve HTTPS with this server context (``tls.Certificate``
+    makes one); a connection that negotiates ALPN ``h2`` is served by ``http2.serve``.
     """
 
     def __init__(
@@ -278,8 +281,10 @@ class ServerThread:
         send_timeout: float = SEND_TIMEOUT,
         min_transfer_rate: float = MIN_TRANSFER_RATE,
         linger_timeout: float = LINGER_TIMEOUT,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.app = app
+        self.tls = tls
         self.host = host
         self.port = port
         self.limits = Limits(
@@ -302,7 +307,7 @@ class ServerThread:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls is not None else 'http'}://{host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -316,7 +321,7 @@ class ServerThread:
                 return
             listener = _bind(self.host, self._requested_port)
             try:
-                server = _WSGIServer(listener, self.app, self.limits)
+                server = _WSGIServer(listener, self.app, self.limits, self.tls)
             finally:
                 listener.close()  # werkzeug serves a duplicate of the descriptor
             waker = socket.socketpair()
@@ -417,9 +422,13 @@ class _WSGIServer(BaseWSGIServer):
 
     multithread = True
 
-    def __init__(self, listener: socket.socket, app: WSGIApplication, limits: Limits) -> None:
+    def __init__(self, listener: socket.socket, app: WSGIApplication, limits: Limits, tls: ssl.SSLContext | None = None) -> None:
         host, port = listener.getsockname()[:2]
         super().__init__(host, port, app, handler=_Handler, fd=listener.fileno())
+        # Set after werkzeug's __init__, which would wrap the listener (handshakes in the accept
+        # loop); connections are wrapped in their own threads (_open). werkzeug reads it for
+        # wsgi.url_scheme and to log TLS errors quietly.
+        self.ssl_context = tls
         self.socket.setblocking(False)
         self.limits = limits
         # Insertion order is connection age; the Condition is notified when a connection ends.
@@ -492,11 +501,44 @@ class _WSGIServer(BaseWSGIServer):
 
     def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
         try:
-            self.finish_request(request, client_address)
+            request = self._open(request)
+            if _tls.negotiated(request) == _tls.ALPN_H2:
+                from .http2 import serve
+
+                serve(request, client_address, self)
+            elif request.fileno() != -1:
+                self.finish_request(request, client_address)
         except Exception:  # noqa: BLE001 - as socketserver does: report, keep serving
             self.handle_error(request, client_address)
         finally:
             self.shutdown_request(request)
+
+    def _open(self, sock: socket.socket) -> socket.socket:
+        """A new connection, by its first byte: TLS ClientHello or not. Plain HTTP on the TLS
+        port is answered 400, a ClientHello on the plain port is closed at once (no hang until
+        a deadline); a TLS connection is handshaken here, in its own thread. Returns the socket
+        to serve (closed, ``fileno() == -1``, when there is nothing to serve)."""
+        limits = self.limits
+        first = _tls.sniff(sock, min(limits.idle_timeout, limits.head_timeout))
+        if first is None or (first == _tls.TLS_HANDSHAKE and self.ssl_context is None):
+            sock.close()  # nothing came (closed, or not in time), or a ClientHello on the plain port
+            return sock
+        if self.ssl_context is None:
+            return sock
+        if first != _tls.TLS_HANDSHAKE:
+            _tls.refuse_plain_http(sock, limits.send_timeout, limits.linger_timeout)
+            sock.close()
+            return sock
+        secure = _tls.handshake(sock, self.ssl_context, limits.head_timeout)
+        if secure is None:
+            return sock  # detached by the wrap: fileno() == -1
+        with self._slots:  # track the TLS socket, so stop() shuts it down
+            conn = self._connections.pop(sock, None)
+            if conn is not None:
+                self._connections[secure] = conn
+        if conn is None:  # stop() ran meanwhile
+            secure.close()
+        return secure
 
     def track(self, request: socket.socket, reader: _Reader) -> None:
         with self._slots:

@@ -32,6 +32,7 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     """``pytester`` that does not inherit this run's PYTEST_ADDOPTS or port settings."""
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.delenv("PYTEST_OPENAI_FAKE_PORT", raising=False)
+    monkeypatch.delenv("PYTEST_OPENAI_FAKE_TLS", raising=False)
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     return pytester
