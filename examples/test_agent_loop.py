@@ -13,7 +13,15 @@ TOOLS = [
         "type": "function",
         "function": {
             "name": "get_weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+                "additionalProperties": False,
+            },
+            # strict: the arguments always fit the schema (and openai 2.x's stream helper parses
+            # only strict tools)
+            "strict": True,
         },
     }
 ]

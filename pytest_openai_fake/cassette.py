@@ -449,7 +449,7 @@ class Cassette:
         headers[recorder.credential[0]] = recorder.credential[1]
         try:
             response = self._forward(request["method"], url, headers, raw)
-        except Exception as exc:  # httpx2's transport errors: the recording failed
+        except Exception as exc:  # the HTTP library's transport errors: the recording failed
             raise CassetteMiss(self.miss(request, f"Forwarding to the upstream {url} failed: {type(exc).__name__}: {exc}")) from None
         live = dict(response)
         response.pop("raw", None)
@@ -462,9 +462,9 @@ class Cassette:
 
     def _client(self) -> Any:
         if self._http is None:
-            import httpx2  # the HTTP client the openai SDK brings
+            from .sdk import http_module  # the HTTP library the installed openai SDK brings
 
-            self._http = httpx2.Client(timeout=self.recorder.timeout, follow_redirects=False, trust_env=False)
+            self._http = http_module().Client(timeout=self.recorder.timeout, follow_redirects=False, trust_env=False)
         return self._http
 
     def close(self) -> None:

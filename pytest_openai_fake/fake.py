@@ -20,12 +20,12 @@ from .capture import CapturedRequest, RequestLog
 from .determinism import Clock
 from .providers import get_provider
 from .scripting import Script, ScriptError, Scripts, error, warn_deprecated
+from .sdk import async_http_client, sync_http_client
 from .server import Limits, ServerThread
 from .state import Store, base_model
 from .tls import Certificate, TLSError, http2_available
 
 if TYPE_CHECKING:
-    import httpx2
     import openai
 
 __all__ = ["FakeOpenAI"]
@@ -82,7 +82,7 @@ class FakeOpenAI:
         context = None if self.certificate is None else self.certificate.server_context(http2=self.http2)
         self.app.ca_bundle = self.ca_bundle
         self._server = ServerThread(self.app, host=host, port=port, tls=context, **dataclasses.asdict(limits or Limits()))
-        self._http_client: httpx2.Client | None = None
+        self._http_client: Any = None  # httpx2.Client (openai 3.x) or httpx.Client (2.x)
         #: Whether ``once`` replies a passing test leaves unused fail it (the pytest plugin's check).
         self.unused_replies = "fail"
         self._ssl_context: ssl.SSLContext | None = None
@@ -295,7 +295,7 @@ class FakeOpenAI:
 
         if "http_client" not in kwargs:
             if self._http_client is None:
-                self._http_client = openai.DefaultHttpx2Client(verify=self._ssl())
+                self._http_client = sync_http_client(verify=self._ssl())
             kwargs["http_client"] = self._http_client
         if self.provider.client_kind == "azure":
             return openai.AzureOpenAI(**self._azure_options(**kwargs))
@@ -308,12 +308,10 @@ class FakeOpenAI:
         (cheap: the TLS context is built once per fake). Close it with ``await client.close()``;
         ``keep_alive=False`` keeps no idle connections, for when nobody will close it.
         """
-        import httpx2
         import openai
 
         if "http_client" not in kwargs:
-            limits = {} if keep_alive else {"limits": httpx2.Limits(max_keepalive_connections=0)}
-            kwargs["http_client"] = openai.DefaultAsyncHttpx2Client(verify=self._ssl(), **limits)
+            kwargs["http_client"] = async_http_client(verify=self._ssl(), keep_alive=keep_alive)
         if self.provider.client_kind == "azure":
             return openai.AsyncAzureOpenAI(**self._azure_options(**kwargs))
         return openai.AsyncOpenAI(**self._client_options(**kwargs))

@@ -16,6 +16,8 @@ TARGET = Path(__file__).resolve().parent.parent / "ENDPOINTS.md"
 
 
 def render() -> str:
+    import openai
+
     lines = [
         "# Endpoints",
         "",
@@ -31,6 +33,9 @@ def render() -> str:
         "A `(generic)` endpoint is read from the installed `openai` SDK and answered by the generic",
         "layer: the request validated against the method's params type, a schema-valid reply with",
         "stored create / retrieve / update / list / delete. Every other endpoint is hand-written.",
+        "",
+        f"Generated with openai {openai.__version__}; under another SDK release the generic endpoints",
+        "follow that release (docs/versions.md).",
         "",
     ]
     for provider in PROVIDERS.values():

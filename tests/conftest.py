@@ -8,11 +8,16 @@ from typing import Any
 # to translate them. If that first import happens inside an in-process ``pytester.runpytest()``,
 # pytester drops the module afterwards, the next import makes new classes, and every later
 # connection error escapes as a raw ``httpcore2.ReadError`` instead of ``openai.APIConnectionError``.
-# Importing it here keeps one httpcore2 for the whole session.
-import httpcore2  # noqa: F401
+# Importing it here keeps one httpcore2 for the whole session. Under openai 2.x the SDK is on
+# httpx, which does the same with httpcore: import the core of whichever library the SDK uses.
+import importlib
+
 import pytest
 
 from pytest_openai_fake import FakeOpenAI
+from pytest_openai_fake.sdk import http_module
+
+importlib.import_module({"httpx2": "httpcore2", "httpx": "httpcore"}[http_module().__name__])
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI, content_filter, cut_str
 from pytest_openai_fake.app import mask_credential
 from pytest_openai_fake.providers import azure
 from pytest_openai_fake.resources.images import render_png
+from pytest_openai_fake.sdk import stream_cut_errors
 
 pytestmark = pytest.mark.openai_fake(provider="azure")
 
@@ -448,7 +449,7 @@ def test_rate_limit_fault_surfaces(azure_client, openai_server):
 
 def test_cut_stream_fault(azure_client, openai_server):
     openai_server.on("chat.completions.create").respond(cut_stream(after=2))
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(stream_cut_errors()):
         list(chat(azure_client, stream=True))
 
 

@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from pytest_openai_fake import FakeOpenAI, cut_stream, delayed, drop, error, stream_error
+from pytest_openai_fake.sdk import stream_cut_errors, stream_timeout_errors
 
 CHAT = "chat.completions.create"
 ASK = [{"role": "user", "content": "Hello"}]
@@ -176,7 +177,7 @@ def test_drop_then_retry_succeeds(openai_server):
 def test_cut_stream_after_n_chunks(openai_server, client):
     openai_server.on(CHAT).once(cut_stream(after=3))
     received = []
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(stream_cut_errors()):
         for chunk in chat(client, stream=True):
             received.append(chunk)
     assert len(received) == 3
@@ -255,7 +256,7 @@ def test_time_to_first_chunk_and_per_chunk_delay(openai_server, client):
 def test_stream_read_timeout_waiting_for_first_chunk(openai_server):
     client = openai_server.client(timeout=0.2)
     openai_server.on(CHAT).once(delayed(first_chunk=5))
-    with pytest.raises(openai.APITimeoutError):
+    with pytest.raises(stream_timeout_errors()):
         list(chat(client, stream=True))
 
 

@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 from pytest_openai_fake import ScriptError, content_filter, custom_tool_call, error, failed, refusal, tool_call
+from pytest_openai_fake.sdk import stream_cut_errors
 
 WEATHER = {
     "type": "function",
@@ -415,7 +416,7 @@ def test_stream_faults_use_the_responses_error_event(openai_server, client):
     events = list(create(client, input="hi", stream=True))
     assert [e.type for e in events][-1] == "error"
     assert events[-1].message == "boom" and events[-1].code == "server_error" and events[-1].sequence_number == 3
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(stream_cut_errors()):
         list(create(client, input="hi", stream=True))
 
 

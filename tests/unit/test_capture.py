@@ -23,6 +23,7 @@ from pytest_openai_fake import (
     tool_calls,
 )
 from pytest_openai_fake.resources import _png
+from pytest_openai_fake.sdk import stream_cut_errors
 
 
 def captured(index: int, endpoint: str | None = "chat.completions.create", body: bytes = b'{"model": "gpt-4o"}', status: int = 200) -> CapturedRequest:
@@ -169,7 +170,7 @@ def test_a_responses_stream_is_summarised(openai_server: FakeOpenAI, client):
 def test_a_cut_or_failed_stream_says_so(openai_server: FakeOpenAI, client):
     openai_server.on("chat.completions.create", message="cut").respond(cut_stream(2, "abcdefghijklmnop " * 5))
     openai_server.on("chat.completions.create", message="err").respond(stream_error(1, message="boom", type="server_error"))
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(stream_cut_errors()):
         list(client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "cut"}], stream=True))
     summary = openai_server.requests.last.response.stream
     assert summary.cut and summary.chunks == 2
