@@ -21,7 +21,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import math
 import struct
 import threading
 import time
@@ -31,6 +30,7 @@ from typing import Any, Callable
 
 from . import errors, params
 from .determinism import digest, generate_text
+from .determinism.audio import SAMPLE_RATE, speech_pcm  # input and output audio: 24 kHz s16le mono (``audio/pcm``)
 from .server import WebSocket, WebSocketClosed
 
 __all__ = ["EVENT_PACE", "EventError", "Hooks", "RealtimeSession", "Scripted", "speech_pcm16"]
@@ -40,8 +40,6 @@ __all__ = ["EVENT_PACE", "EventError", "Hooks", "RealtimeSession", "Scripted", "
 EVENT_PACE = 0.002
 #: A session that hears nothing from its client for this long is closed (1001).
 IDLE_TIMEOUT = 600.0
-#: Input and output audio: 24 kHz, 16-bit little-endian mono PCM (``audio/pcm``).
-SAMPLE_RATE = 24000
 #: The shortest input audio buffer the API commits (else ``input_audio_buffer_commit_empty``).
 MIN_COMMIT_MS = 100
 #: Size of a ``response.output_audio.delta`` in bytes of PCM (100 ms).
@@ -99,22 +97,11 @@ _SPOKEN_LOCK = threading.Lock()
 _SPOKEN_MAX = 1024
 
 
-def speech_pcm16(text: str) -> bytes:
-    """The fake's speech for ``text``: 24 kHz 16-bit mono PCM, deterministic.
-
-    A tone per word (pitch from the word's hash, 60 ms a letter) and 40 ms of silence between
-    words. This is the one place realtime audio is made; it can be swapped for the speech
-    endpoint's generator without touching the session.
-    """
-    out = bytearray()
-    silence = bytes(2 * SAMPLE_RATE * 40 // 1000)
-    for word in text.split():
-        pitch = 180 + hashlib.sha256(word.lower().encode()).digest()[0] * 2
-        count = SAMPLE_RATE * 60 * max(1, len(word)) // 1000
-        step = 2 * math.pi * pitch / SAMPLE_RATE
-        out += struct.pack(f"<{count}h", *(int(8000 * math.sin(step * i)) for i in range(count)))
-        out += silence
-    pcm = bytes(out)
+def speech_pcm16(text: str, voice: str = "alloy") -> bytes:
+    """The fake's speech for ``text``: 24 kHz 16-bit mono PCM, deterministic, the same samples
+    ``audio.speech`` returns as ``pcm`` (``determinism.audio.speech_pcm``). Remembered, so that a
+    committed input buffer holding exactly this audio is transcribed back to ``text``."""
+    pcm = speech_pcm(text, voice)
     with _SPOKEN_LOCK:
         if len(_SPOKEN) >= _SPOKEN_MAX:
             _SPOKEN.pop(next(iter(_SPOKEN)))
@@ -657,12 +644,11 @@ class RealtimeSession:
             item: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant", "status": "in_progress", "content": []}
             queue(add_output(item))
             queue(emit({"type": "response.output_item.added", **base, "output_index": index, "item": copy.deepcopy(item)}))
-            part_kind = "output_audio" if audio else "output_text"
             where = {**base, "item_id": item_id, "output_index": index, "content_index": 0}
             empty_part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
             queue(emit({"type": "response.content_part.added", **where, "part": empty_part}))
             if audio:
-                pcm = speech_pcm16(text)
+                pcm = speech_pcm16(text, self.active["audio"]["output"]["voice"] if self.active else "alloy")
                 for at in range(0, len(pcm), AUDIO_DELTA_BYTES):
                     queue(emit({"type": "response.output_audio.delta", **where, "delta": base64.b64encode(pcm[at : at + AUDIO_DELTA_BYTES]).decode()}))
                 for piece in _pieces(text, 12):

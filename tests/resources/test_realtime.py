@@ -136,9 +136,11 @@ def test_audio_turn_round_trip(client: Any) -> None:
         events = until(connection, "response.done")
     pcm = b"".join(base64.b64decode(e.delta) for e in events if e.type == "response.output_audio.delta")
     transcript = "".join(e.delta for e in events if e.type == "response.output_audio_transcript.delta")
-    assert transcript and pcm == speech_pcm16(transcript)  # the audio says the transcript
-    assert len(pcm) % 2 == 0 and len(pcm) > SAMPLE_RATE // 10
     response = events[-1].response
+    # The audio says the transcript, in the response's voice, as the speech endpoint says it.
+    spoken_back = client.audio.speech.create(model="gpt-4o-mini-tts", voice=response.audio.output.voice, input=transcript, response_format="pcm")
+    assert transcript and pcm == spoken_back.content == speech_pcm16(transcript, response.audio.output.voice)
+    assert len(pcm) % 2 == 0 and len(pcm) > SAMPLE_RATE // 10
     assert response.output_modalities == ["audio"] and response.output[0].content[0].transcript == transcript
     assert response.usage.output_token_details.audio_tokens > 0
 
