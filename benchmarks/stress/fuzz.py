@@ -48,6 +48,7 @@ import httpx2
 from _common import ENVELOPE_KEYS, Check, parser, report
 
 from pytest_openai_fake import FAKE_API_KEY, FakeOpenAI
+from pytest_openai_fake.determinism.audio import speech
 from pytest_openai_fake.resources.images import render_png
 
 #: The passes: each provider's hand-written endpoints (hand-written seeds, stored fixtures), and
@@ -74,6 +75,14 @@ class Req:
 
 
 # -- seeds: one valid request per endpoint -----------------------------------------------------
+
+#: A batch input file of two chat lines, and the fake's own speech as a WAV file to transcribe.
+BATCH_JSONL = b"".join(
+    json.dumps({"custom_id": f"r{n}", "method": "POST", "url": "/v1/chat/completions",
+                "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"line {n}"}]}}).encode() + b"\n"
+    for n in range(2)
+)
+SPEECH_WAV = speech("hello there", response_format="wav")
 
 
 ASK = [{"role": "user", "content": "Say something short."}]
@@ -139,6 +148,38 @@ def openai_seeds() -> dict[str, list[Req]]:
         "responses.input_items.list": [Req("GET", "/responses/{response_id}/input_items", query=[("limit", "5")])],
         "responses.input_tokens.count": [Req("POST", "/responses/input_tokens", {"model": "gpt-4o-mini", "input": "count me"})],
         "responses.compact": [Req("POST", "/responses/compact", {"model": "gpt-4o-mini", "input": [{"role": "user", "content": "hi"}]})],
+        "files.create": [
+            Req("POST", "/files", fields={"purpose": "assistants"}, files={"file": ("notes.txt", b"hello files", "text/plain")}),
+            Req("POST", "/files", fields={"purpose": "batch", "expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"},
+                files={"file": ("in.jsonl", BATCH_JSONL, "application/jsonl")}),
+        ],
+        "files.list": [Req("GET", "/files", query=[("purpose", "assistants"), ("limit", "5"), ("order", "asc")])],
+        "files.retrieve": [Req("GET", "/files/{file_id}")],
+        "files.content": [Req("GET", "/files/{batch_file_id}/content")],  # assistants files can't be downloaded
+        "files.delete": [Req("DELETE", "/files/{file_id}")],
+        "uploads.create": [Req("POST", "/uploads", {"bytes": 11, "filename": "notes.txt", "mime_type": "text/plain", "purpose": "assistants"})],
+        "uploads.parts.create": [Req("POST", "/uploads/{upload_id}/parts", fields={}, files={"data": ("blob", b"hello", "application/octet-stream")})],
+        # cancel first: a cancel or delete seed gets fresh fixtures after it, so complete has an open upload
+        "uploads.cancel": [Req("POST", "/uploads/{upload_id}/cancel")],
+        "uploads.complete": [Req("POST", "/uploads/{upload_id}/complete", {"part_ids": ["{part_id}"]})],
+        "batches.create": [
+            Req("POST", "/batches", {"input_file_id": "{batch_file_id}", "endpoint": "/v1/chat/completions", "completion_window": "24h", "metadata": {"k": "v"}}),
+        ],
+        "batches.list": [Req("GET", "/batches", query=[("limit", "5")])],
+        "batches.retrieve": [Req("GET", "/batches/{batch_id}")],
+        "batches.cancel": [Req("POST", "/batches/{batch_id}/cancel")],
+        "audio.speech.create": [
+            Req("POST", "/audio/speech", {"model": "tts-1", "voice": "alloy", "input": "hello there"}),
+            Req("POST", "/audio/speech", {"model": "gpt-4o-mini-tts", "voice": "coral", "input": "hi", "response_format": "wav", "speed": 1.5}),
+        ],
+        "audio.transcriptions.create": [
+            Req("POST", "/audio/transcriptions", fields={"model": "whisper-1", "response_format": "verbose_json", "timestamp_granularities[]": "word"},
+                files={"file": ("hello.wav", SPEECH_WAV, "audio/wav")}),
+            Req("POST", "/audio/transcriptions", fields={"model": "gpt-4o-mini-transcribe", "stream": "true"}, files={"file": ("hello.wav", SPEECH_WAV, "audio/wav")}),
+        ],
+        "audio.translations.create": [
+            Req("POST", "/audio/translations", fields={"model": "whisper-1", "response_format": "text"}, files={"file": ("hello.wav", SPEECH_WAV, "audio/wav")}),
+        ],
     }
 
 
@@ -241,7 +282,8 @@ def make_fixtures(http: httpx2.Client, fake: FakeOpenAI, provider: str) -> dict[
     """Reset the fake and create the objects path templates name; ids of unknown objects otherwise."""
     fake.reset()
     ids = {"chat_id": "chatcmpl-none", "conversation_id": "conv_none", "item_id": "msg_none", "response_id": "resp_none",
-           "background_id": "resp_none", "fine_tuned_model": "ft:gpt-4o-mini:org::none"}
+           "background_id": "resp_none", "fine_tuned_model": "ft:gpt-4o-mini:org::none", "file_id": "file-none",
+           "batch_file_id": "file-none", "batch_id": "batch_none", "upload_id": "upload_none", "part_id": "part_none"}
     if provider not in ("openai", "azure"):
         return ids
     base = fake.url + ("/openai/v1" if provider == "azure" else "/v1")
@@ -256,6 +298,18 @@ def make_fixtures(http: httpx2.Client, fake: FakeOpenAI, provider: str) -> dict[
     ids["response_id"] = r.json()["id"]
     r = http.post(base + "/responses", json={"model": "gpt-4o-mini", "input": "hi", "background": True}, headers=auth)
     ids["background_id"] = r.json()["id"]
+    if provider != "openai":
+        return ids
+    r = http.post(base + "/files", data={"purpose": "assistants"}, files={"file": ("kept.txt", b"kept", "text/plain")}, headers=auth)
+    ids["file_id"] = r.json()["id"]
+    r = http.post(base + "/files", data={"purpose": "batch"}, files={"file": ("in.jsonl", BATCH_JSONL, "application/jsonl")}, headers=auth)
+    ids["batch_file_id"] = r.json()["id"]
+    r = http.post(base + "/batches", json={"input_file_id": ids["batch_file_id"], "endpoint": "/v1/chat/completions", "completion_window": "24h"}, headers=auth)
+    ids["batch_id"] = r.json()["id"]
+    r = http.post(base + "/uploads", json={"bytes": 5, "filename": "up.txt", "mime_type": "text/plain", "purpose": "assistants"}, headers=auth)
+    ids["upload_id"] = r.json()["id"]
+    r = http.post(base + f"/uploads/{ids['upload_id']}/parts", files={"data": ("blob", b"hello", "application/octet-stream")}, headers=auth)
+    ids["part_id"] = r.json()["id"]
     return ids
 
 
@@ -477,7 +531,7 @@ def build_case(rng: random.Random, seed: Req, ids: dict[str, str]) -> tuple[Req,
 @dataclass
 class Outcome:
     status: int | None
-    kind: str  # "json", "sse", "hang", "transport", "other"
+    kind: str  # "json", "sse", "binary", "text", "hang", "transport", "other"
     problem: str = ""  # what is wrong with the answer, if anything
 
 
@@ -497,7 +551,7 @@ def send(http: httpx2.Client, fake: FakeOpenAI, base: str, req: Req, ids: dict[s
             headers["Content-Type"] = ctype
             kwargs["content"] = b"--nope\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhi\r\n--nope--\r\n"
     elif req.method != "GET" and (req.json is not None or req.raw is not None):
-        kwargs["content"] = req.raw if req.raw is not None else serialize(req.json)
+        kwargs["content"] = req.raw if req.raw is not None else serialize(_filled(req.json, ids))
         headers.setdefault("Content-Type", "application/json")
     headers = {k: v for k, v in headers.items() if v != "" or k == "Authorization"}
     kwargs["headers"] = headers
@@ -566,11 +620,14 @@ def judge(status: int, ctype: str, data: bytes) -> Outcome:
         return Outcome(status, "other", f"5xx {ctype!r}: {data[:200]!r}")
     if 200 <= status < 300 and mime.startswith(BINARY_TYPES):
         return Outcome(status, "binary")  # ``.content()`` methods: file, audio, image, video bytes
+    if 200 <= status < 300 and mime in TEXT_TYPES:
+        return Outcome(status, "text")  # transcripts as response_format text, srt or vtt
     return Outcome(status, "other", f"neither JSON nor SSE nor bytes: {status} {ctype!r} {data[:120]!r}")
 
 
 #: Content types of a 2xx reply that is bytes (an error is always JSON).
 BINARY_TYPES = ("application/octet-stream", "audio/", "image/", "video/", "application/zip")
+TEXT_TYPES = ("text/plain", "text/vtt")
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -596,7 +653,7 @@ def run_provider(provider: str, count: int, seed: int, timeout: float, only: int
                  failures: list[dict], stats: Counter, budget_end: float) -> list[Check]:
     checks: list[Check] = []
     fake = FakeOpenAI(provider=_profile(provider), lenient_ids=provider == "generic").start()
-    fake.configure(strict=True)
+    fake.configure(problems="fail")
     http = httpx2.Client(timeout=timeout)
     try:
         routes = _routes(fake.app.routes, provider)
@@ -683,8 +740,21 @@ def _profile(provider: str) -> str:
 
 
 def _routes(routes: dict[str, Any], provider: str) -> dict[str, Any]:
-    """The endpoints a pass fuzzes: the generic layer's in "generic", the hand-written ones else."""
-    return {name: route for name, route in routes.items() if route.generic == (provider == "generic")}
+    """The endpoints a pass fuzzes: the generic layer's in "generic", the hand-written ones else.
+    Socket events (``realtime.response.create``) are not HTTP calls: tests/resources/test_realtime.py
+    sends them bad frames and events."""
+    return {name: route for name, route in routes.items() if route.generic == (provider == "generic") and route.method != "WS"}
+
+
+def _filled(value: Any, ids: dict[str, str]) -> Any:
+    """A JSON body with each string that is exactly ``{name}`` of a fixture replaced by its id."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+        return ids[value[1:-1]]
+    if isinstance(value, dict):
+        return {k: _filled(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, ids) for v in value]
+    return value
 
 
 FINE_TUNED = "ft:gpt-4o-mini-2024-07-18:fuzz::abc123"
