@@ -100,13 +100,22 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from openai.types.responses import Response as ResponseModel
-from openai.types.responses.input_token_count_params import InputTokenCountParams
-from openai.types.responses.response_compact_params import ResponseCompactParams
 from openai.types.responses.response_create_params import (
     ResponseCreateParamsNonStreaming,
     ResponseCreateParamsStreaming,
 )
 from werkzeug.wrappers import Response
+
+# responses.input_tokens.count and responses.compact came with openai 2.x releases after 2.0: with
+# an SDK that lacks them, the fake has no such route either (docs/versions.md).
+try:
+    from openai.types.responses.input_token_count_params import InputTokenCountParams
+except ImportError:  # pragma: no cover - older openai 2.x
+    InputTokenCountParams = None  # type: ignore[assignment,misc]
+try:
+    from openai.types.responses.response_compact_params import ResponseCompactParams
+except ImportError:  # pragma: no cover - older openai 2.x
+    ResponseCompactParams = None  # type: ignore[assignment,misc]
 
 from .. import errors
 from ..determinism import EPOCH, IdSequence, count_tokens, digest, generate_text, stable_json, tokenize
@@ -755,7 +764,6 @@ def _int_arg(value: str | None, name: str) -> int | None:
         raise errors.invalid_type(name, "an integer", value) from None
 
 
-@responses.route("POST", "/responses/input_tokens", endpoint="responses.input_tokens.count")
 def count_input_tokens(ctx: Ctx) -> dict[str, Any]:
     body = ctx.json()
     _validate(ctx, body, InputTokenCountParams)
@@ -766,7 +774,6 @@ def count_input_tokens(ctx: Ctx) -> dict[str, Any]:
     return {"object": "response.input_tokens", "input_tokens": _count_input(context, body.get("instructions"), body.get("tools"))}
 
 
-@responses.route("POST", "/responses/compact", endpoint="responses.compact")
 def compact_response(ctx: Ctx) -> dict[str, Any]:
     """Every user message of the context, then one ``compaction`` item standing for the rest
     (what a continuation passes back), as the SDK documents the output. The SDK's
@@ -877,3 +884,9 @@ def seed_response(
         },
     }
     return store.responses.add(id, StoredResponse(response, inputs, [*inputs, message]))
+
+
+if InputTokenCountParams is not None:
+    responses.route("POST", "/responses/input_tokens", endpoint="responses.input_tokens.count")(count_input_tokens)
+if ResponseCompactParams is not None:
+    responses.route("POST", "/responses/compact", endpoint="responses.compact")(compact_response)
