@@ -31,25 +31,13 @@ from typing import Callable
 
 import httpx2
 import openai
+from bench_chat import per_call  # benchmarks/ is on sys.path when run as a script
 
 from pytest_openai_fake import FakeOpenAI
 
 MESSAGES = [{"role": "user", "content": "Summarise: the quick brown fox jumps over the lazy dog."}]
 
 
-def per_call(fns: dict[str, Callable[[], object]], calls: int, repeats: int) -> dict[str, float]:
-    """Median over ``repeats`` of the mean seconds per call, every function once per repeat."""
-    for fn in fns.values():
-        for _ in range(min(100, calls)):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            samples[name].append((time.perf_counter() - start) / calls)
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main() -> None:

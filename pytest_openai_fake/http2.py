@@ -519,12 +519,9 @@ class _Connection:
                 except _StreamGone:
                     pass
         finally:
-            close = getattr(app_iter, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    logger.exception("pytest-openai-fake: closing the response body failed")
+            from .server import close_body  # server imports this module
+
+            close_body(app_iter)
 
     def _reset(self, stream: _Stream) -> None:
         """``drop()``, ``cut_stream``: RST_STREAM INTERNAL_ERROR on this stream only, after what

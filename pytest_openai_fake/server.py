@@ -868,12 +868,7 @@ class _Handler(WSGIRequestHandler):
                 detail = f"unhandled {type(exc).__name__}: {exc}"
                 self._send_error_json(500, server_error(detail).message, type_="server_error")
         finally:
-            close = getattr(app_iter, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    logger.exception("pytest-openai-fake: closing the response body failed")
+            close_body(app_iter)
 
     def _read_body(self) -> tuple[io.BytesIO, int]:
         """Read the whole request body (RFC 9112 6.3), so the next request starts at a message boundary.
@@ -1441,3 +1436,13 @@ class WebSocket:
                         self._pending.append("".join(parts))  # type: ignore[arg-type]
                     else:
                         self._pending.append(b"".join(parts))  # type: ignore[arg-type]
+
+
+def close_body(app_iter: object) -> None:
+    """Call a WSGI response iterable's ``close()`` (PEP 3333), logging what it raises."""
+    close = getattr(app_iter, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            logger.exception("pytest-openai-fake: closing the response body failed")

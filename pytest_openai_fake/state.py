@@ -270,11 +270,14 @@ class Store:
         self.provider = provider
         self.reset()
 
-    def collection(self, path: str, parents: tuple[str, ...] = (), noun: str = "object") -> Collection:
-        """The generic collection at ``path`` (a template) under ``parents`` (created empty)."""
+    def collection(
+        self, path: str, parents: tuple[str, ...] = (), noun: str = "object", missing: Callable[[str], errors.OpenAIError] | None = None
+    ) -> Collection:
+        """The generic collection at ``path`` (a template) under ``parents`` (created empty; with
+        ``missing``, the error for an unknown id, when this call creates it)."""
         found = self.collections.get((path, parents))
         if found is None:
-            found = self.collections[(path, parents)] = Collection(noun)
+            found = self.collections[(path, parents)] = Collection(noun, missing)
         return found
 
     def reset(self) -> None:

@@ -84,12 +84,7 @@ class BatchRun:
 
 
 def _batches(ctx: Ctx) -> Collection:
-    found = ctx.state.collections.get(("/batches", ()))
-    if found is None:
-        found = ctx.state.collections[("/batches", ())] = Collection(
-            "batch", missing=lambda key: errors.OpenAIError(404, BATCH_NOT_FOUND.format(id=key), param="batch_id")
-        )
-    return found
+    return ctx.state.collection("/batches", noun="batch", missing=lambda key: errors.OpenAIError(404, BATCH_NOT_FOUND.format(id=key), param="batch_id"))
 
 
 @batches.route("POST", "/batches", endpoint="batches.create", response=Batch)

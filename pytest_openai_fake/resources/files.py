@@ -50,12 +50,7 @@ FILE_NOT_FOUND = "No such File object: '{id}'"
 def stored_files(ctx: Ctx) -> Collection:
     """The stored ``FileObject``s: the generic layer's ``/files`` collection, so generic
     families that name a file see the same ones."""
-    found = ctx.state.collections.get(("/files", ()))
-    if found is None:
-        found = ctx.state.collections[("/files", ())] = Collection(
-            "File", missing=lambda key: errors.OpenAIError(404, FILE_NOT_FOUND.format(id=key), param="id")
-        )
-    return found
+    return ctx.state.collection("/files", noun="File", missing=lambda key: errors.OpenAIError(404, FILE_NOT_FOUND.format(id=key), param="id"))
 
 
 def file_bytes(ctx: Ctx, file_id: str) -> bytes:

@@ -47,12 +47,7 @@ UNKNOWN_PART = "No such Part object: '{id}' in upload '{upload}'."
 
 
 def _uploads(ctx: Ctx) -> Collection:
-    found = ctx.state.collections.get(("/uploads", ()))
-    if found is None:
-        found = ctx.state.collections[("/uploads", ())] = Collection(
-            "Upload", missing=lambda key: errors.OpenAIError(404, UPLOAD_NOT_FOUND.format(id=key), param="upload_id")
-        )
-    return found
+    return ctx.state.collection("/uploads", noun="Upload", missing=lambda key: errors.OpenAIError(404, UPLOAD_NOT_FOUND.format(id=key), param="upload_id"))
 
 
 def _current(ctx: Ctx, upload_id: str) -> dict[str, Any]:
