@@ -44,7 +44,7 @@ from ._documents import RETRIEVAL_EXTENSIONS, Chunk, chunk_text, extension, pars
 from .embeddings import similarity, words
 from .files import stored_files
 
-__all__ = ["search_stores", "vector_stores"]
+__all__ = ["check_store_ids", "search_stores", "vector_stores"]
 
 vector_stores = Resource("vector_stores")
 
@@ -527,19 +527,23 @@ def search_stores(
     filters: Any = None,
     threshold: float = 0.0,
     weights: tuple[float, float] | None = None,
+    touch: bool = True,
 ) -> list[dict[str, Any]]:
     """The best chunks of the stores for the queries: ``{"file_id", "filename", "score",
     "attributes", "text"}``, best first (ties: store, then file, then chunk order). Every store
     must exist and be active; each is marked used now. ``weights``: ``(embedding, text)`` of the
     Responses tool's hybrid search, where the text score is the share of the query's words the
-    chunk holds."""
+    chunk holds. ``touch=False``: only look (the store's ``last_active_at`` stays)."""
     query_words = [words(query) for query in queries]
     scored: list[tuple[float, int, dict[str, Any], Chunk]] = []
     order = 0
     for store_id in store_ids:
+        if store_id not in _stores(ctx) and ctx.state.lenient_ids:
+            continue  # lenient_ids: a store the fake never made is an empty one
         store = _store(ctx, store_id)
         _require_active(store)
-        _touch(ctx, store)
+        if touch:
+            _touch(ctx, store)
         for row in _files(ctx, store_id):
             if row["status"] != "completed" or not matches(filters, row["attributes"]):
                 continue
@@ -553,6 +557,13 @@ def search_stores(
         {"file_id": row["id"], "filename": row["_filename"], "score": round(score, 6), "attributes": row["attributes"], "text": chunk.text}
         for score, _, row, chunk in scored[:limit]
     ]
+
+
+def check_store_ids(ctx: Ctx, store_ids: list[str], param: str) -> None:
+    """Each id names a store (the store's 404 otherwise): what a ``file_search`` tool is checked for."""
+    for store_id in store_ids:
+        if store_id not in _stores(ctx) and not ctx.state.lenient_ids:
+            raise errors.OpenAIError(404, STORE_NOT_FOUND.format(id=store_id), param=param, code="not_found")
 
 
 def _score(query: frozenset[str], chunk: frozenset[str], weights: tuple[float, float] | None) -> float:
