@@ -297,7 +297,10 @@ def _page(rows: Iterable[dict[str, Any]], query: dict[str, Any]) -> dict[str, An
 
 def _source(ctx: Ctx, file_id: str, param: str) -> dict[str, Any]:
     """The stored file ``file_id`` names (404 if none), after the extension check."""
-    source = stored_files(ctx).get(file_id)
+    files = stored_files(ctx)
+    if file_id not in files and ctx.state.lenient_ids:  # a file the fake never stored reads as empty text
+        return {"id": file_id, "filename": f"{file_id}.txt"}
+    source = files.get(file_id)
     ext = extension(source["filename"])
     if ext not in RETRIEVAL_EXTENSIONS:
         shown = f".{ext}" if ext else source["filename"]
