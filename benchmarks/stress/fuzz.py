@@ -292,8 +292,9 @@ def make_fixtures(http: httpx2.Client, fake: FakeOpenAI, provider: str) -> dict[
     ids["vector_store_id"] = r.json()["id"]
     r = http.post(base + f"/vector_stores/{ids['vector_store_id']}/file_batches", json={"file_ids": [ids["text_file_id"]]}, headers=auth)
     ids["file_batch_id"] = r.json()["id"]
-    fake.state.vector_store_file_seconds = 3600  # a batch that is still in progress, to cancel
-    r = http.post(base + f"/vector_stores/{ids['vector_store_id']}/file_batches", json={"file_ids": [ids["text_file_id"]]}, headers=auth)
+    fake.state.vector_store_file_seconds = 3600  # a batch still in progress, to cancel, of a file no seed names
+    r = http.post(base + "/files", data={"purpose": "assistants"}, files={"file": ("slow.md", b"Slow to index.", "text/markdown")}, headers=auth)
+    r = http.post(base + f"/vector_stores/{ids['vector_store_id']}/file_batches", json={"file_ids": [r.json()["id"]]}, headers=auth)
     ids["slow_batch_id"] = r.json()["id"]
     fake.state.vector_store_file_seconds = 0
     return ids

@@ -33,8 +33,14 @@ What the fake does:
   - ``web_search_call``: ``action`` ``{"type": "search", "query": <last user message>,
     "sources": [{"type": "url", "url": "https://example.com/search?q=..."}]}``; the message
     cites that URL with one ``url_citation`` annotation;
-  - ``file_search_call``: ``queries`` ``[<last user message>]``, ``results`` ``[]`` (no files
-    are indexed) when ``include`` asks for ``file_search_call.results``, else ``null``;
+  - ``file_search_call``: ``queries`` ``[<last user message>]``; it searches the tool's
+    ``vector_store_ids`` (``vector_stores.search_stores``, with the tool's ``max_num_results``,
+    ``filters`` and ``ranking_options``), and ``results`` are the chunks found when ``include``
+    asks for ``file_search_call.results``, else ``null``; the message cites each file found with
+    a ``file_citation`` (``index``: the end of the text). With ``tool_choice`` ``auto`` the
+    tool is also called, without being named, when its stores hold a chunk that shares a word
+    with the last user message; a scripted text reply then is the message, still cited. An
+    unknown store id is a 404 when the request is made;
   - ``code_interpreter_call``: ``code`` ``print(<the message as a string>)``, a
     ``container_id``, and ``outputs`` ``[{"type": "logs", "logs": <the message>}]`` when
     ``include`` asks for ``code_interpreter_call.outputs``;
