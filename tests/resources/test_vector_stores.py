@@ -166,6 +166,39 @@ def test_pdf_without_the_extra_is_unsupported(client, monkeypatch):
     assert pdf.status == "failed" and pdf.last_error.code == "unsupported_file"
 
 
+def tiny_pdf(text: str) -> bytes:
+    """A one-page PDF that shows ``text`` in Helvetica (objects and xref offsets written out)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_text_with_the_documents_extra(client):
+    pytest.importorskip("pypdf")
+    vs = client.vector_stores.create()
+    pdf = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, "report.pdf", tiny_pdf("Quarterly revenue grew nine percent.")))
+    assert pdf.status == "completed"
+    assert [c.text for c in client.vector_stores.files.content(file_id=pdf.id, vector_store_id=vs.id)] == ["Quarterly revenue grew nine percent."]
+    assert client.vector_stores.search(vs.id, query="revenue").data[0].filename == "report.pdf"
+    broken = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, "broken.pdf", b"%PDF-1.4 not really"))
+    assert broken.status == "failed" and broken.last_error.code == "invalid_file"
+
+
 def test_an_extension_outside_the_retrieval_list_is_the_api_400(client):
     vs = client.vector_stores.create()
     with pytest.raises(openai.BadRequestError) as excinfo:
