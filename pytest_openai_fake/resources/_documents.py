@@ -28,10 +28,10 @@ __all__ = ["RETRIEVAL_EXTENSIONS", "Chunk", "Parsed", "chunk_text", "extension",
 #: The extensions the API's file search takes (its "supported files" list), and ``.csv``, which
 #: that list does not name (the fake takes it as text; unverified against the real API).
 RETRIEVAL_EXTENSIONS = frozenset(
-    "c cpp cs css csv doc docx go html java js json md pdf php pptx py rb sh tex ts txt".split()
+    ["c", "cpp", "cs", "css", "csv", "doc", "docx", "go", "html", "java", "js", "json", "md", "pdf", "php", "pptx", "py", "rb", "sh", "tex", "ts", "txt"]
 )
 #: Read as UTF-8 text, as uploaded.
-TEXT_EXTENSIONS = frozenset("c cpp cs css csv go java js json md php py rb sh tex ts txt".split())
+TEXT_EXTENSIONS = frozenset(["c", "cpp", "cs", "css", "csv", "go", "java", "js", "json", "md", "php", "py", "rb", "sh", "tex", "ts", "txt"])
 
 #: ``last_error`` of a file the service cannot read (the API's code and text, as reported in
 #: openai/openai-openapi#300 and openai/openai-python#2439).
@@ -93,7 +93,7 @@ def chunk_text(text: str, max_tokens: int, overlap: int) -> list[Chunk]:
 class _Text(HTMLParser):
     """Visible text of an HTML page: data outside ``script``/``style``, a newline per block."""
 
-    BLOCKS = frozenset("p div br li tr h1 h2 h3 h4 h5 h6 section article header footer pre table ul ol title".split())
+    BLOCKS = frozenset(["p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer", "pre", "table", "ul", "ol", "title"])
     HIDDEN = frozenset({"script", "style", "template", "noscript"})
 
     def __init__(self) -> None:
@@ -128,7 +128,7 @@ def _html_text(source: str) -> str:
 
 def _pdf_text(data: bytes) -> Parsed:
     try:
-        from pypdf import PdfReader  # noqa: PLC0415 - the optional ``documents`` extra
+        from pypdf import PdfReader
     except ImportError:
         return Parsed(error=dict(UNSUPPORTED))
     try:

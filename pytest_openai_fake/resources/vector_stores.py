@@ -31,7 +31,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from openai.types import VectorStore, VectorStoreDeleted
 from openai.types.vector_stores import VectorStoreFile, VectorStoreFileBatch, VectorStoreFileDeleted
@@ -58,9 +59,7 @@ MAX_RESULTS = 50
 DAY = 24 * 3600
 #: Words ``rewrite_query`` leaves out of the query it searches with.
 STOP_WORDS = frozenset(
-    "a an and are as at be but by can could did do does for from had has have how i if in into is it its "
-    "me my of on or our please should so tell that the their them there these they this to was we were "
-    "what when where which who why will with would you your".split()
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "please", "should", "so", "tell", "that", "the", "their", "them", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your"]
 )
 
 # Texts: the 404s follow the API's "No <noun> found with id" pattern (the generic layer's);
@@ -85,36 +84,26 @@ CANNOT_CANCEL = "Cannot cancel a vector store file batch with status '{status}'.
 # -- state ---------------------------------------------------------------------------------------
 
 
-def _stores(ctx: Ctx) -> Collection:
-    key = ("/vector_stores", ())
-    found = ctx.state.collections.get(key)
+def _collection(ctx: Ctx, template: str, scope: tuple[str, ...], noun: str, message: str, param: str) -> Collection:
+    """The generic layer's collection at ``template`` under ``scope``, with the family's 404."""
+    found = ctx.state.collections.get((template, scope))
     if found is None:
-        found = ctx.state.collections[key] = Collection(
-            "vector store", missing=lambda k: errors.OpenAIError(404, STORE_NOT_FOUND.format(id=k), param="vector_store_id", code="not_found")
-        )
+        store = scope[0] if scope else ""
+        missing = lambda key: errors.OpenAIError(404, message.format(id=key, store=store), param=param, code="not_found")
+        found = ctx.state.collections[(template, scope)] = Collection(noun, missing=missing)
     return found
+
+
+def _stores(ctx: Ctx) -> Collection:
+    return _collection(ctx, "/vector_stores", (), "vector store", STORE_NOT_FOUND, "vector_store_id")
 
 
 def _files(ctx: Ctx, store_id: str) -> Collection:
-    key = ("/vector_stores/{vector_store_id}/files", (store_id,))
-    found = ctx.state.collections.get(key)
-    if found is None:
-        found = ctx.state.collections[key] = Collection(
-            "vector store file",
-            missing=lambda k: errors.OpenAIError(404, FILE_NOT_FOUND.format(id=k, store=store_id), param="file_id", code="not_found"),
-        )
-    return found
+    return _collection(ctx, "/vector_stores/{vector_store_id}/files", (store_id,), "vector store file", FILE_NOT_FOUND, "file_id")
 
 
 def _batches(ctx: Ctx, store_id: str) -> Collection:
-    key = ("/vector_stores/{vector_store_id}/file_batches", (store_id,))
-    found = ctx.state.collections.get(key)
-    if found is None:
-        found = ctx.state.collections[key] = Collection(
-            "file batch",
-            missing=lambda k: errors.OpenAIError(404, BATCH_NOT_FOUND.format(id=k, store=store_id), param="batch_id", code="not_found"),
-        )
-    return found
+    return _collection(ctx, "/vector_stores/{vector_store_id}/file_batches", (store_id,), "file batch", BATCH_NOT_FOUND, "batch_id")
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
