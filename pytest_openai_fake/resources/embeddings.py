@@ -82,6 +82,7 @@ __all__ = [
     "WireEmbeddingResponse",
     "embeddings",
     "native_dimensions",
+    "similarities",
     "similarity",
     "vector_space",
     "words",
@@ -302,6 +303,14 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
         return 0.0
     shared = len(a & b) if len(a) <= len(b) else len(b & a)
     return shared / (len(a) + len(b) - shared)
+
+
+def similarities(query: frozenset[str], texts: list[frozenset[str]]) -> list[float]:
+    """``similarity(query, words)`` for each of ``texts`` (one pass, for searching many chunks)."""
+    if not query:
+        return [0.0] * len(texts)
+    size = len(query)
+    return [(shared := len(query & words)) and shared / (size + len(words) - shared) for words in texts]
 
 
 class VectorSpace:

@@ -30,6 +30,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -42,7 +43,7 @@ from ..routing import Ctx, Resource
 from ..state import Collection, page
 from . import generic
 from ._documents import RETRIEVAL_EXTENSIONS, Chunk, chunk_text, extension, parse
-from .embeddings import similarity, words
+from .embeddings import similarities, similarity, words
 from .files import stored_files
 
 __all__ = ["check_store_ids", "search_stores", "vector_stores"]
@@ -319,6 +320,7 @@ def _attach(
         "_error": parsed.error,
         "_text": parsed.text,
         "_chunks": chunks,
+        "_words": [chunk.words for chunk in chunks],
         "_filename": source["filename"],
         "_batch": batch,
     }
@@ -527,7 +529,7 @@ def search_stores(
     Responses tool's hybrid search, where the text score is the share of the query's words the
     chunk holds. ``touch=False``: only look (the store's ``last_active_at`` stays)."""
     query_words = [words(query) for query in queries]
-    scored: list[tuple[float, int, dict[str, Any], Chunk]] = []
+    scored: list[tuple[float, int, dict[str, Any], Chunk]] = []  # (-score, order, ...): unique order
     order = 0
     for store_id in store_ids:
         if store_id not in _stores(ctx) and ctx.state.lenient_ids:
@@ -539,15 +541,19 @@ def search_stores(
         for row in _files(ctx, store_id):
             if row["status"] != "completed" or not matches(filters, row["attributes"]):
                 continue
-            for chunk in row["_chunks"]:
-                score = max(_score(q, chunk.words, weights) for q in query_words)
-                order += 1
-                if score > 0 and score >= threshold:
-                    scored.append((score, order, row, chunk))
-    scored.sort(key=lambda hit: (-hit[0], hit[1]))
+            chunks: list[Chunk] = row["_chunks"]
+            sets: list[frozenset[str]] = row["_words"]
+            if weights is None:  # one pass over the chunks per query
+                scores = similarities(query_words[0], sets)
+                for query in query_words[1:]:
+                    scores = list(map(max, scores, similarities(query, sets)))
+            else:
+                scores = [max(_score(query, words, weights) for query in query_words) for words in sets]
+            scored.extend((-score, order + i, row, chunks[i]) for i, score in enumerate(scores) if score > 0 and score >= threshold)
+            order += len(chunks)
     return [
-        {"file_id": row["id"], "filename": row["_filename"], "score": round(score, 6), "attributes": row["attributes"], "text": chunk.text}
-        for score, _, row, chunk in scored[:limit]
+        {"file_id": row["id"], "filename": row["_filename"], "score": round(-score, 6), "attributes": row["attributes"], "text": chunk.text}
+        for score, _, row, chunk in heapq.nsmallest(limit, scored)
     ]
 
 
