@@ -150,20 +150,21 @@ def test_unreadable_files_fail_with_the_api_last_error(client):
     assert list(client.vector_stores.files.content(file_id=slides.id, vector_store_id=vs.id)) == []
 
 
-def test_pdf_without_the_extra_is_unsupported(client, monkeypatch):
+def test_pdf_and_docx_without_the_extra_are_unsupported(client, monkeypatch):
     import builtins
 
     real_import = builtins.__import__
 
-    def no_pypdf(name, *args, **kwargs):
-        if name == "pypdf":
+    def without_the_extra(name, *args, **kwargs):
+        if name in ("pypdf", "docx"):
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_pypdf)
+    monkeypatch.setattr(builtins, "__import__", without_the_extra)
     vs = client.vector_stores.create()
-    pdf = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, "report.pdf", b"%PDF-1.4\n"))
-    assert pdf.status == "failed" and pdf.last_error.code == "unsupported_file"
+    for name, data in (("report.pdf", b"%PDF-1.4\n"), ("handbook.docx", b"PK\x03\x04")):
+        attached = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, name, data))
+        assert attached.status == "failed" and attached.last_error.code == "unsupported_file"
 
 
 def tiny_pdf(text: str) -> bytes:
@@ -196,6 +197,27 @@ def test_pdf_text_with_the_documents_extra(client):
     assert [c.text for c in client.vector_stores.files.content(file_id=pdf.id, vector_store_id=vs.id)] == ["Quarterly revenue grew nine percent."]
     assert client.vector_stores.search(vs.id, query="revenue").data[0].filename == "report.pdf"
     broken = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, "broken.pdf", b"%PDF-1.4 not really"))
+    assert broken.status == "failed" and broken.last_error.code == "invalid_file"
+
+
+def test_docx_text_with_the_documents_extra(client):
+    docx = pytest.importorskip("docx")
+    import io
+
+    document = docx.Document()
+    document.add_paragraph("Holiday policy")
+    document.add_paragraph("Staff get twenty-five vacation days a year.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Carry over", "five days"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    vs = client.vector_stores.create()
+    handbook = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, "handbook.docx", buffer.getvalue()))
+    assert handbook.status == "completed"
+    text = [c.text for c in client.vector_stores.files.content(file_id=handbook.id, vector_store_id=vs.id)]
+    assert text == ["Holiday policy\nStaff get twenty-five vacation days a year.\nCarry over\nfive days"]
+    assert client.vector_stores.search(vs.id, query="vacation days").data[0].filename == "handbook.docx"
+    broken = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, "broken.docx", b"PK not a zip"))
     assert broken.status == "failed" and broken.last_error.code == "invalid_file"
 
 
