@@ -451,3 +451,35 @@ async def test_async_file_search(async_client):
     await async_client.vector_stores.files.upload_and_poll(vector_store_id=vs.id, file=("menu.md", b"Soup of the day: tomato."))
     response = await async_client.responses.create(model="gpt-4o-mini", input="What is the soup today?", tools=[{"type": "file_search", "vector_store_ids": [vs.id]}])
     assert response.output[1].content[0].annotations[0].filename == "menu.md"
+
+
+def test_hybrid_search_weights_on_the_tool(client):
+    vs = client.vector_stores.create()
+    short = client.vector_stores.files.create(vector_store_id=vs.id, file_id=upload(client, "short.md", "refund policy"))
+    long = client.vector_stores.files.create(
+        vector_store_id=vs.id, file_id=upload(client, "long.md", "refund policy window days card " + " ".join(f"x{c}" for c in "abcdefghij"))
+    )
+    question = "file search: refund policy window days"
+
+    def ranked(ranking_options):
+        tool = {"type": "file_search", "vector_store_ids": [vs.id], **({"ranking_options": ranking_options} if ranking_options else {})}
+        response = client.responses.create(model="gpt-4o-mini", input=question, tools=[tool], include=["file_search_call.results"])
+        return [r.file_id for r in response.output[0].results]
+
+    # embedding similarity alone favours the short file (fewer words in all); text weight favours
+    # the file holding every query word
+    assert ranked(None) == [short.id, long.id]
+    assert ranked({"hybrid_search": {"embedding_weight": 0.0, "text_weight": 1.0}}) == [long.id, short.id]
+
+
+def test_lenient_ids_attach_and_search_unknown_objects():
+    from pytest_openai_fake import FakeOpenAI
+
+    with FakeOpenAI(lenient_ids=True) as fake:
+        client = fake.client(_strict_response_validation=True)
+        vs = client.vector_stores.create(file_ids=["file-never-made"])
+        assert vs.file_counts.completed == 1
+        response = client.responses.create(
+            model="gpt-4o-mini", input="file search please", tools=[{"type": "file_search", "vector_store_ids": ["vs_never_made", vs.id]}], include=["file_search_call.results"]
+        )
+        assert response.output[0].results == []
