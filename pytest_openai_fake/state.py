@@ -304,3 +304,7 @@ class Store:
         self.upload_parts: dict[str, dict[str, bytes]] = {}
         #: What each batch still has to run (``resources/batches.py``), by batch id.
         self.batch_runs: dict[str, Any] = {}
+        #: How long (fake-clock seconds) a file attached to a vector store stays ``in_progress``
+        #: (``resources/vector_stores.py``): 0, completed at once; set it to see the in-progress
+        #: state, then ``openai_server.clock.advance(...)``.
+        self.vector_store_file_seconds: float = 0

@@ -180,6 +180,34 @@ def openai_seeds() -> dict[str, list[Req]]:
         "audio.translations.create": [
             Req("POST", "/audio/translations", fields={"model": "whisper-1", "response_format": "text"}, files={"file": ("hello.wav", SPEECH_WAV, "audio/wav")}),
         ],
+        # vector stores: a JSON string "{name}" in a body is a fixture id too (see ``_fill``)
+        "vector_stores.create": [
+            Req("POST", "/vector_stores", {"name": "kb", "file_ids": ["{text_file_id}"], "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50}},
+                                           "expires_after": {"anchor": "last_active_at", "days": 7}, "metadata": {"k": "v"}, "description": "d"}),
+        ],
+        "vector_stores.retrieve": [Req("GET", "/vector_stores/{vector_store_id}")],
+        "vector_stores.update": [Req("POST", "/vector_stores/{vector_store_id}", {"name": "kb2", "expires_after": {"anchor": "last_active_at", "days": 1}, "metadata": {"k": "w"}})],
+        "vector_stores.list": [Req("GET", "/vector_stores", query=[("limit", "5"), ("order", "asc")])],
+        "vector_stores.delete": [Req("DELETE", "/vector_stores/{vector_store_id}")],
+        "vector_stores.search": [
+            Req("POST", "/vector_stores/{vector_store_id}/search", {"query": "refund days", "max_num_results": 5, "rewrite_query": True,
+                                                                   "filters": {"type": "and", "filters": [{"type": "eq", "key": "topic", "value": "refunds"}, {"type": "gte", "key": "year", "value": 2024}]},
+                                                                   "ranking_options": {"ranker": "auto", "score_threshold": 0.1}}),
+            Req("POST", "/vector_stores/{vector_store_id}/search", {"query": ["refund", "days"]}),
+        ],
+        "vector_stores.files.create": [Req("POST", "/vector_stores/{vector_store_id}/files", {"file_id": "{text_file_id}", "attributes": {"topic": "refunds", "year": 2024}})],
+        "vector_stores.files.retrieve": [Req("GET", "/vector_stores/{vector_store_id}/files/{text_file_id}")],
+        "vector_stores.files.update": [Req("POST", "/vector_stores/{vector_store_id}/files/{text_file_id}", {"attributes": {"topic": "x", "public": True}})],
+        "vector_stores.files.list": [Req("GET", "/vector_stores/{vector_store_id}/files", query=[("filter", "completed"), ("limit", "2")])],
+        "vector_stores.files.delete": [Req("DELETE", "/vector_stores/{vector_store_id}/files/{text_file_id}")],
+        "vector_stores.files.content": [Req("GET", "/vector_stores/{vector_store_id}/files/{text_file_id}/content")],
+        "vector_stores.file_batches.create": [
+            Req("POST", "/vector_stores/{vector_store_id}/file_batches", {"file_ids": ["{text_file_id}"], "attributes": {"k": 1}}),
+            Req("POST", "/vector_stores/{vector_store_id}/file_batches", {"files": [{"file_id": "{text_file_id}", "chunking_strategy": {"type": "auto"}}]}),
+        ],
+        "vector_stores.file_batches.retrieve": [Req("GET", "/vector_stores/{vector_store_id}/file_batches/{file_batch_id}")],
+        "vector_stores.file_batches.cancel": [Req("POST", "/vector_stores/{vector_store_id}/file_batches/{slow_batch_id}/cancel")],
+        "vector_stores.file_batches.list_files": [Req("GET", "/vector_stores/{vector_store_id}/file_batches/{file_batch_id}/files", query=[("limit", "5")])],
     }
 
 
@@ -298,7 +326,7 @@ def make_fixtures(http: httpx2.Client, fake: FakeOpenAI, provider: str) -> dict[
     ids["response_id"] = r.json()["id"]
     r = http.post(base + "/responses", json={"model": "gpt-4o-mini", "input": "hi", "background": True}, headers=auth)
     ids["background_id"] = r.json()["id"]
-    if provider != "openai":
+    if provider != "openai":  # Azure's profile serves no files or vector stores
         return ids
     r = http.post(base + "/files", data={"purpose": "assistants"}, files={"file": ("kept.txt", b"kept", "text/plain")}, headers=auth)
     ids["file_id"] = r.json()["id"]
@@ -310,6 +338,17 @@ def make_fixtures(http: httpx2.Client, fake: FakeOpenAI, provider: str) -> dict[
     ids["upload_id"] = r.json()["id"]
     r = http.post(base + f"/uploads/{ids['upload_id']}/parts", files={"data": ("blob", b"hello", "application/octet-stream")}, headers=auth)
     ids["part_id"] = r.json()["id"]
+    r = http.post(base + "/files", data={"purpose": "assistants"}, files={"file": ("refunds.md", b"Refunds within 30 days.", "text/markdown")}, headers=auth)
+    ids["text_file_id"] = r.json()["id"]
+    r = http.post(base + "/vector_stores", json={"name": "kb", "file_ids": [ids["text_file_id"]]}, headers=auth)
+    ids["vector_store_id"] = r.json()["id"]
+    r = http.post(base + f"/vector_stores/{ids['vector_store_id']}/file_batches", json={"file_ids": [ids["text_file_id"]]}, headers=auth)
+    ids["file_batch_id"] = r.json()["id"]
+    fake.state.vector_store_file_seconds = 3600  # a batch still in progress, to cancel, of a file no seed names
+    r = http.post(base + "/files", data={"purpose": "assistants"}, files={"file": ("slow.md", b"Slow to index.", "text/markdown")}, headers=auth)
+    r = http.post(base + f"/vector_stores/{ids['vector_store_id']}/file_batches", json={"file_ids": [r.json()["id"]]}, headers=auth)
+    ids["slow_batch_id"] = r.json()["id"]
+    fake.state.vector_store_file_seconds = 0
     return ids
 
 
@@ -535,6 +574,17 @@ class Outcome:
     problem: str = ""  # what is wrong with the answer, if anything
 
 
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    """``value`` with each JSON string ``"{name}"`` naming a fixture replaced by its id."""
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+        return ids[value[1:-1]]
+    return value
+
+
 def send(http: httpx2.Client, fake: FakeOpenAI, base: str, req: Req, ids: dict[str, str], timeout: float) -> tuple[Outcome, dict]:
     path = req.path.format(**{k: quote(v, safe="%") for k, v in ids.items()})
     url = fake.url + base + path if not path.startswith("/..") else fake.url + "/openai" + path[3:]
@@ -551,7 +601,7 @@ def send(http: httpx2.Client, fake: FakeOpenAI, base: str, req: Req, ids: dict[s
             headers["Content-Type"] = ctype
             kwargs["content"] = b"--nope\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhi\r\n--nope--\r\n"
     elif req.method != "GET" and (req.json is not None or req.raw is not None):
-        kwargs["content"] = req.raw if req.raw is not None else serialize(_filled(req.json, ids))
+        kwargs["content"] = req.raw if req.raw is not None else serialize(_fill(req.json, ids))
         headers.setdefault("Content-Type", "application/json")
     headers = {k: v for k, v in headers.items() if v != "" or k == "Authorization"}
     kwargs["headers"] = headers
@@ -746,15 +796,6 @@ def _routes(routes: dict[str, Any], provider: str) -> dict[str, Any]:
     return {name: route for name, route in routes.items() if route.generic == (provider == "generic") and route.method != "WS"}
 
 
-def _filled(value: Any, ids: dict[str, str]) -> Any:
-    """A JSON body with each string that is exactly ``{name}`` of a fixture replaced by its id."""
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
-        return ids[value[1:-1]]
-    if isinstance(value, dict):
-        return {k: _filled(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_filled(v, ids) for v in value]
-    return value
 
 
 FINE_TUNED = "ft:gpt-4o-mini-2024-07-18:fuzz::abc123"

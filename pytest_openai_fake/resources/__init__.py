@@ -17,6 +17,7 @@ from . import (
     moderations,
     responses,
     uploads,
+    vector_stores,
 )
 
 __all__ = ["ALL_RESOURCES"]
@@ -37,4 +38,5 @@ ALL_RESOURCES = (
     files.files,
     uploads.uploads,
     batches.batches,
+    vector_stores.vector_stores,
 )

@@ -82,7 +82,10 @@ __all__ = [
     "WireEmbeddingResponse",
     "embeddings",
     "native_dimensions",
+    "similarities",
+    "similarity",
     "vector_space",
+    "words",
 ]
 
 embeddings = Resource("embeddings")
@@ -286,6 +289,30 @@ _BIG_ENDIAN = sys.byteorder == "big"
 _WORD = re.compile(r"\w+")
 
 
+def words(text: str) -> frozenset[str]:
+    """The words of ``text`` that its vector is made of: lower-cased runs of letters, digits and
+    ``_``, each counted once (the features of the MinHash blocks)."""
+    return frozenset(_WORD.findall(text.lower()))
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """The cosine similarity the vectors of two texts with these ``words`` have on average: the
+    Jaccard similarity of the two word sets (shared words / all words), without the MinHash
+    estimate's noise. 0.0 when either has no words. (Vector-store search ranks by it.)"""
+    if not a or not b:
+        return 0.0
+    shared = len(a & b) if len(a) <= len(b) else len(b & a)
+    return shared / (len(a) + len(b) - shared)
+
+
+def similarities(query: frozenset[str], texts: list[frozenset[str]]) -> list[float]:
+    """``similarity(query, words)`` for each of ``texts`` (one pass, for searching many chunks)."""
+    if not query:
+        return [0.0] * len(texts)
+    size = len(query)
+    return [(shared := len(query & words)) and shared / (size + len(words) - shared) for words in texts]
+
+
 class VectorSpace:
     """The vectors of one model: unit vectors of ``dimensions`` components (see the module doc).
 
@@ -312,7 +339,7 @@ class VectorSpace:
         """The quarter-pool entries of the first block, and the pool entry of every other block."""
         if isinstance(item, str):
             data = item.encode()
-            features: Iterable[str] = set(_WORD.findall(item.lower())) or (item,)
+            features: Iterable[str] = words(item) or (item,)
         else:
             data = b"ids:" + ",".join(map(str, item)).encode()
             features = {f"#{token}" for token in item}

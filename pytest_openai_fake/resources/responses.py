@@ -33,8 +33,14 @@ What the fake does:
   - ``web_search_call``: ``action`` ``{"type": "search", "query": <last user message>,
     "sources": [{"type": "url", "url": "https://example.com/search?q=..."}]}``; the message
     cites that URL with one ``url_citation`` annotation;
-  - ``file_search_call``: ``queries`` ``[<last user message>]``, ``results`` ``[]`` (no files
-    are indexed) when ``include`` asks for ``file_search_call.results``, else ``null``;
+  - ``file_search_call``: ``queries`` ``[<last user message>]``; it searches the tool's
+    ``vector_store_ids`` (``vector_stores.search_stores``, with the tool's ``max_num_results``,
+    ``filters`` and ``ranking_options``), and ``results`` are the chunks found when ``include``
+    asks for ``file_search_call.results``, else ``null``; the message cites each file found with
+    a ``file_citation`` (``index``: the end of the text). With ``tool_choice`` ``auto`` the
+    tool is also called, without being named, when its stores hold a chunk that shares a word
+    with the last user message; a scripted text reply then is the message, still cited. An
+    unknown store id is a 404 when the request is made;
   - ``code_interpreter_call``: ``code`` ``print(<the message as a string>)``, a
     ``container_id``, and ``outputs`` ``[{"type": "logs", "logs": <the message>}]`` when
     ``include`` asks for ``code_interpreter_call.outputs``;
@@ -137,6 +143,7 @@ from .chat import (
     mentions_json,
 )
 from .images import render_png
+from .vector_stores import check_store_ids, search_stores
 
 responses = Resource("responses")
 
@@ -218,6 +225,11 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
     for i, tool in enumerate(body.get("tools") or []):
         if tool.get("type") == "image_generation":
             errors.check_range(f"tools[{i}].partial_images", tool.get("partial_images"), minimum=0, maximum=3)
+        elif tool.get("type") == "file_search":
+            errors.check_range(f"tools[{i}].max_num_results", tool.get("max_num_results"), minimum=1, maximum=50)
+            threshold = (tool.get("ranking_options") or {}).get("score_threshold")
+            errors.check_range(f"tools[{i}].ranking_options.score_threshold", threshold, minimum=0, maximum=1, decimal=True)
+            check_store_ids(ctx, tool.get("vector_store_ids") or [], f"tools[{i}].vector_store_ids")
     model = _model(ctx, body)
     _check_model_parameters(body, model)
     history, conversation_id = _history(ctx, body)
@@ -235,6 +247,8 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
         turn = Turn.from_reply(ctx.reply, basis, ctx.ids)
     else:
         turn = default_turn(ctx, tools, output_format, basis, last_text=last_text, after_result=after_result)
+    if _searches(ctx, body, turn, last_text, after_result):
+        turn.tool_calls = [{"id": ctx.ids.next("call_"), "type": "builtin", "name": "file_search", "arguments": ""}, *turn.tool_calls]
     limit = body.get("max_output_tokens")
 
     partials: dict[str, list[str]] = {}
@@ -510,7 +524,7 @@ def _output(
     reasoning = turn.reasoning_tokens
     annotations: list[dict[str, Any]] = []
     for call in builtins:
-        item, cited = _builtin_item(ctx, call["name"], last_text, basis, include)
+        item, cited = _builtin_item(ctx, body, call["name"], last_text, basis, include)
         if item["type"] == "image_generation_call":
             partials[item["id"]] = _partial_images(body, basis)
         items.append(item)
@@ -533,7 +547,9 @@ def _output(
         tokens += count_tokens(turn.refusal)
     else:
         text = turn.content or ""
-        cut_annotations = [a for a in annotations if a["end_index"] <= len(text)]
+        cut_annotations = [
+            {**a, "index": len(text)} if a["type"] == "file_citation" else a for a in annotations if a.get("end_index", 0) <= len(text)
+        ]
         message["content"].append({"type": "output_text", "text": text, "annotations": cut_annotations, "logprobs": []})
         tokens += len(turn.text_tokens)
     incomplete = "max_output_tokens" if turn.finish_reason == "length" else filtered
@@ -543,14 +559,60 @@ def _output(
     return items, tokens, reasoning, incomplete
 
 
-def _builtin_item(ctx: Ctx, name: str, query: str, basis: bytes, include: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _searches(ctx: Ctx, body: dict[str, Any], turn: Turn, last_text: str, after_result: bool) -> bool:
+    """Whether the model also searches its files: a ``file_search`` tool, ``tool_choice``
+    ``auto``, not right after a tool result, a turn that calls no tool itself (the fake's own,
+    or a scripted text), and a chunk in the tool's stores that shares a word with the last user
+    message (the tool's filters apply)."""
+    tool = _file_search_tool(body)
+    if tool is None or after_result or turn.tool_calls or turn.refusal is not None:
+        return False
+    if body.get("tool_choice", "auto") != "auto":
+        return False
+    return bool(search_stores(ctx, tool.get("vector_store_ids") or [], [last_text], limit=1, filters=tool.get("filters"), touch=False))
+
+
+def _file_search_tool(body: dict[str, Any]) -> dict[str, Any] | None:
+    return next((tool for tool in body.get("tools") or [] if isinstance(tool, dict) and tool.get("type") == "file_search"), None)
+
+
+def _file_search(ctx: Ctx, body: dict[str, Any], query: str) -> list[dict[str, Any]]:
+    """The results of the request's ``file_search`` tool for ``query`` (its ``max_num_results``,
+    ``filters`` and ``ranking_options``, with ``hybrid_search`` weights)."""
+    tool = _file_search_tool(body) or {}
+    ranking = tool.get("ranking_options") or {}
+    hybrid = ranking.get("hybrid_search")
+    weights = (float(hybrid["embedding_weight"]), float(hybrid["text_weight"])) if isinstance(hybrid, dict) else None
+    return search_stores(
+        ctx,
+        tool.get("vector_store_ids") or [],
+        [query],
+        limit=tool.get("max_num_results") or 10,
+        filters=tool.get("filters"),
+        threshold=ranking.get("score_threshold") or 0.0,
+        weights=weights,
+    )
+
+
+def _builtin_item(ctx: Ctx, body: dict[str, Any], name: str, query: str, basis: bytes, include: set[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if name == "web_search":
         url = "https://example.com/search?q=" + quote_plus(query)
         item = {"id": ctx.ids.next("ws_"), "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": query, "sources": [{"type": "url", "url": url}]}}
         return item, [{"type": "url_citation", "start_index": 0, "end_index": 1, "title": "Search results", "url": url}]
     if name == "file_search":
-        results = [] if "file_search_call.results" in include else None
-        return {"id": ctx.ids.next("fs_"), "type": "file_search_call", "status": "completed", "queries": [query], "results": results}, []
+        found = _file_search(ctx, body, query)
+        results = [{key: hit[key] for key in ("file_id", "filename", "score", "attributes", "text")} for hit in found]
+        cited: dict[str, dict[str, Any]] = {}
+        for hit in found:  # one citation per file, best first; ``index``: the end of the message
+            cited.setdefault(hit["file_id"], {"type": "file_citation", "file_id": hit["file_id"], "filename": hit["filename"], "index": 0})
+        item = {
+            "id": ctx.ids.next("fs_"),
+            "type": "file_search_call",
+            "status": "completed",
+            "queries": [query],
+            "results": results if "file_search_call.results" in include else None,
+        }
+        return item, list(cited.values())
     if name == "code_interpreter":
         outputs = [{"type": "logs", "logs": query}] if "code_interpreter_call.outputs" in include else None
         container = "cntr_" + digest("container", basis.hex()).hex()[:32]

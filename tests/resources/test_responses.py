@@ -184,6 +184,7 @@ def test_continuing_without_the_tool_output_is_the_real_400(client):
     ],
 )
 def test_builtin_tools(client, tool, kind):
+    tool = _with_store(client, tool)
     name = kind.removesuffix("_call").replace("_", " ")
     response = create(client, input=f"Use {name} for cats.", tools=[tool])
     assert [item.type for item in response.output] == [kind, "message"]
@@ -636,6 +637,13 @@ BUILTIN_STREAMS = [
 ]
 
 
+def _with_store(client, tool):
+    """A ``file_search`` tool names a store that exists (an unknown id is the API's 404)."""
+    if tool["type"] != "file_search":
+        return tool
+    return {**tool, "vector_store_ids": [client.vector_stores.create(name="empty").id]}
+
+
 def _between_added_and_done(events, output_index=0):
     kinds = [e.type for e in events if getattr(e, "output_index", None) == output_index]
     assert kinds[0] == "response.output_item.added" and kinds[-1] == "response.output_item.done"
@@ -648,6 +656,7 @@ def _between_added_and_done(events, output_index=0):
 
 @pytest.mark.parametrize("tool, expected", BUILTIN_STREAMS)
 def test_builtin_tool_calls_stream_their_own_events(client, tool, expected):
+    tool = _with_store(client, tool)
     name = {"web_search": "web search", "file_search": "file search", "code_interpreter": "code interpreter", "image_generation": "image generation"}[tool["type"]]
     events = list(create(client, input=f"Use {name} for cats.", tools=[tool], stream=True))
     assert [e.sequence_number for e in events] == list(range(len(events)))
