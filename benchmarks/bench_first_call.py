@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 USER = [{"role": "user", "content": "Say hi"}]
 # First names of the families the generic layer answers (no hand-written resource).
-GENERIC = ("vector_stores", "fine_tuning", "evals", "containers", "admin")
+GENERIC = ("fine_tuning", "evals", "containers", "admin")
 
 
 def endpoints(client: Any, admin: Any) -> dict[str, Callable[[], Any]]:
