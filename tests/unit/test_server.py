@@ -1360,7 +1360,9 @@ def test_an_idle_keep_alive_connection_makes_room(serve: Serve) -> None:
         with raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as third:
             started = time.monotonic()
             _, _, body = read_one_response(third)
-            assert time.monotonic() - started < 1.0
+            # Served at once, not after an idle connection's 120 s timeout (the bound is loose:
+            # a loaded CI machine can take seconds, never minutes).
+            assert time.monotonic() - started < 20.0
         assert body == COMPLETION_BYTES
         assert idle[0].recv(65536) == b"", "the longest-idle connection is the one closed"
     finally:
