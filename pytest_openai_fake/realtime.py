@@ -33,7 +33,7 @@ from .determinism import digest, generate_text
 from .determinism.audio import SAMPLE_RATE, speech_pcm  # input and output audio: 24 kHz s16le mono (``audio/pcm``)
 from .server import WebSocket, WebSocketClosed
 
-__all__ = ["EVENT_PACE", "EventError", "Hooks", "RealtimeSession", "Scripted", "speech_pcm16"]
+__all__ = ["EVENT_PACE", "EventError", "Hooks", "RealtimeSession", "Scripted", "TranscriptionSession", "speech_pcm16"]
 
 #: Seconds between two events of a response: what the session waits, reading client events, before
 #: sending the next one (a ``response.cancel`` arriving meanwhile stops the response).
@@ -88,6 +88,26 @@ def default_session(model: str, session_id: str, expires_at: int) -> dict[str, A
     }
 
 
+def default_transcription_session(session_id: str, expires_at: int) -> dict[str, Any]:
+    """The session a transcription socket (``intent=transcription``) starts with: transcription off
+    until a ``session.update`` names a model (the SDK: "defaults to off"), server VAD on."""
+    return {
+        "type": "transcription",
+        "object": "realtime.transcription_session",
+        "id": session_id,
+        "expires_at": expires_at,
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
+                "transcription": None,
+                "noise_reduction": None,
+                "turn_detection": {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 200, "idle_timeout_ms": None},
+            },
+        },
+        "include": None,
+    }
+
+
 # -- speech ---------------------------------------------------------------------------------------
 
 #: PCM the fake spoke, by its SHA-256, and the text it says: a committed input buffer holding
@@ -105,14 +125,25 @@ def speech_pcm16(text: str, voice: str = "alloy") -> bytes:
     with _SPOKEN_LOCK:
         if len(_SPOKEN) >= _SPOKEN_MAX:
             _SPOKEN.pop(next(iter(_SPOKEN)))
-        _SPOKEN[hashlib.sha256(pcm).digest()] = text
+        _SPOKEN[_voice_key(pcm)] = text
     return pcm
 
 
+def _voice_key(pcm: bytes) -> bytes:
+    """What identifies audio the fake spoke: its samples without digital silence (zero samples)
+    before and after, so a turn committed by VAD (with the silence that ended it) still matches."""
+    lead = len(pcm) - len(pcm.lstrip(b"\0"))
+    start = lead - lead % 2  # whole samples: a sample's low byte may be zero
+    end = len(pcm.rstrip(b"\0"))
+    end = max(start, min(len(pcm) - len(pcm) % 2, end + end % 2))
+    return hashlib.sha256(pcm[start:end]).digest()
+
+
 def transcribe_pcm16(pcm: bytes) -> str:
-    """The transcript of committed input audio: the text if the fake spoke it, else text from its hash."""
+    """The transcript of committed input audio: the text if the fake spoke it (with or without
+    digital silence around it), else text from its hash."""
     with _SPOKEN_LOCK:
-        known = _SPOKEN.get(hashlib.sha256(pcm).digest())
+        known = _SPOKEN.get(_voice_key(pcm))
     return known if known is not None else generate_text(digest("transcript", pcm.hex()), min_words=4, max_words=12)
 
 
@@ -214,7 +245,7 @@ class RealtimeSession:
         self.ws = ws
         self.hooks = hooks
         self.pace = pace
-        self.session = default_session(model, hooks.next_id("sess_"), hooks.now() + 3600)
+        self.session = self.initial_session(model)
         self.items: list[dict[str, Any]] = []
         self.buffer = bytearray()
         self.conversation_id = hooks.next_id("conv_")
@@ -231,6 +262,9 @@ class RealtimeSession:
         self._speech_item: str | None = None
         self._speech_start_ms = 0
         self._buffer_start_ms = 0  # audio ms before the current buffer (for speech_started)
+
+    def initial_session(self, model: str) -> dict[str, Any]:
+        return default_session(model, self.hooks.next_id("sess_"), self.hooks.now() + 3600)
 
     # -- loop ----------------------------------------------------------------------------------
 
@@ -461,12 +495,20 @@ class RealtimeSession:
         item["content"][0]["transcript"] = transcript
         self.send({"type": "conversation.item.done", "item": item, **where})
         if transcription:
-            self.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id, "content_index": 0, "delta": transcript})
-            self.send({
+            logprobs = "item.input_audio_transcription.logprobs" in (self.session.get("include") or ())
+            for piece in _words(transcript):
+                delta: dict[str, Any] = {"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id, "content_index": 0, "delta": piece}
+                if logprobs:
+                    delta["logprobs"] = _logprobs(piece)
+                self.send(delta)
+            completed: dict[str, Any] = {
                 "type": "conversation.item.input_audio_transcription.completed", "item_id": item_id, "content_index": 0,
                 "transcript": transcript,
                 "usage": {"type": "duration", "seconds": round(len(pcm) / (2 * SAMPLE_RATE), 3)},
-            })
+            }
+            if logprobs:
+                completed["logprobs"] = _logprobs(transcript)
+            self.send(completed)
 
     def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
         self._buffer_start_ms += _audio_ms(len(self.buffer))
@@ -721,6 +763,17 @@ class RealtimeSession:
         })
 
 
+def _words(text: str) -> list[str]:
+    """``text`` in pieces of one word each (with the space before it), for transcript deltas."""
+    words = text.split(" ")
+    return [word if i == 0 else " " + word for i, word in enumerate(words)]
+
+
+def _logprobs(text: str) -> list[dict[str, Any]]:
+    """A token per word, each certain (the fake's transcript is what it heard)."""
+    return [{"token": piece, "logprob": 0.0, "bytes": list(piece.encode())} for piece in _words(text) if piece]
+
+
 def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
@@ -742,3 +795,32 @@ def _last_user_text(items: list[dict[str, Any]]) -> str:
         if item.get("type") == "message" and item.get("role") == "user":
             return " ".join(part.get("text") or part.get("transcript") or "" for part in item.get("content") or ())
     return ""
+
+
+class TranscriptionSession(RealtimeSession):
+    """A transcription socket (``client.realtime.connect(extra_query={"intent": "transcription"})``):
+    input audio in, ``conversation.item.input_audio_transcription.*`` out, no model responses."""
+
+    NO_RESPONSES = "Responses are not supported in transcription sessions."
+
+    def initial_session(self, model: str) -> dict[str, Any]:
+        return default_transcription_session(self.hooks.next_id("sess_"), self.hooks.now() + 3600)
+
+    def on_session_update(self, event: dict[str, Any]) -> None:
+        update = event["session"]
+        if update.get("type") != "transcription":
+            raise EventError(
+                "Passing a realtime session update event to a transcription session is not allowed.",
+                param="session.type", code="invalid_value",
+            )
+        self.session = _merge(self.session, update)
+        self.send({"type": "session.updated", "session": self.session})
+
+    def _vad(self) -> dict[str, Any] | None:
+        detection = super()._vad()
+        return None if detection is None else {**detection, "create_response": False, "interrupt_response": False}
+
+    def on_response_create(self, event: dict[str, Any]) -> None:
+        raise EventError(self.NO_RESPONSES, param="type", code="invalid_value")
+
+    on_response_cancel = on_response_create

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .capture import CapturedRequest
-from .realtime import EventError, Hooks, RealtimeSession, Scripted
+from .realtime import EventError, Hooks, RealtimeSession, Scripted, TranscriptionSession
 from .routing import Route
 from .scripting import DEFAULT, Call, Message, ScriptError, ToolCall, check_outcome, message, to_outcome
 
@@ -117,12 +117,10 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
     try:
         app._authenticate(request)
         model = request.args.get("model")
-        if request.args.get("intent") == "transcription":
-            raise errors.OpenAIError(
-                400, "pytest-openai-fake does not emulate realtime transcription sessions (intent=transcription) yet.",
-                param="intent", code="unsupported_value",
-            )
-        if not model and not request.args.get("call_id"):
+        intent = request.args.get("intent")
+        if intent is not None and intent != "transcription":
+            raise errors.OpenAIError(400, f"Invalid value: '{intent}'. Supported values are: 'transcription'.", param="intent", code="invalid_value")
+        if not model and not request.args.get("call_id") and intent is None:
             raise errors.missing_required("model")
     except errors.OpenAIError as exc:
         reply = app._error(exc)
@@ -151,7 +149,7 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
         problem=log.problem,
         decide=lambda captured: _scripted(app, cancel, captured, model),
     )
-    session = RealtimeSession(ws, model, hooks)
+    session = (TranscriptionSession if request.args.get("intent") == "transcription" else RealtimeSession)(ws, model, hooks)
     session.model_error = model_error
     try:
         session.run()
