@@ -26,7 +26,8 @@ import threading
 import time
 import typing
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import errors, params
 from .determinism import digest, generate_text
@@ -159,8 +160,13 @@ def client_event_params() -> dict[str, type]:
     """Each client event type the SDK can send and its ``*EventParam`` TypedDict."""
     from openai.types.realtime.realtime_client_event_param import RealtimeClientEventParam
 
+    return event_param_table(RealtimeClientEventParam)
+
+
+def event_param_table(union: Any) -> dict[str, type]:
+    """The ``*EventParam`` TypedDicts of a union of client events, by their ``type``."""
     table: dict[str, type] = {}
-    for td in typing.get_args(RealtimeClientEventParam):
+    for td in typing.get_args(union):
         hint = typing.get_type_hints(td, include_extras=True)["type"]
         literal = typing.get_args(hint)[0] if typing.get_args(hint) else hint
         table[typing.get_args(literal)[0]] = td
@@ -194,11 +200,11 @@ class EventError(Exception):
         return cls(exc.message, param=exc.param, code=exc.error_code, type_=exc.type)
 
 
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def merge_settings(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in ("format", "turn_detection"):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_settings(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -288,9 +294,20 @@ class RealtimeSession:
         except WebSocketClosed:
             return
 
+    #: Log endpoint of a client event: this prefix and the event's type.
+    LOG_PREFIX = "realtime."
+
+    def event_params(self) -> dict[str, type]:
+        """Each client event type this socket takes and its SDK ``*EventParam`` TypedDict."""
+        return client_event_params()
+
+    def check_event(self, event: dict[str, Any]) -> None:
+        """Raise (a bug in the fake) unless the SDK parses ``event`` as a server event of this socket."""
+        check_server_event(event)
+
     def send(self, event: dict[str, Any]) -> None:
         event = {"event_id": self.hooks.next_id("event_"), **event}
-        check_server_event(event)
+        self.check_event(event)
         self.ws.send_text(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
 
     def error(self, exc: EventError, event_id: str | None) -> None:
@@ -298,7 +315,7 @@ class RealtimeSession:
 
     def handle(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
-            self.hooks.log_event("realtime.binary", message)
+            self.hooks.log_event(self.LOG_PREFIX + "binary", message)
             self.error(EventError("Binary frames are not supported; send JSON events as text frames.", code="invalid_json"), None)
             return
         try:
@@ -306,13 +323,13 @@ class RealtimeSession:
         except ValueError:
             event = None
         if not isinstance(event, dict):
-            self.hooks.log_event("realtime.invalid", message.encode())
+            self.hooks.log_event(self.LOG_PREFIX + "invalid", message.encode())
             self.error(EventError(f"Invalid JSON in event: {message[:200]!r}", code="invalid_json"), None)
             return
         kind = event.get("type")
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
-        self._captured = self.hooks.log_event(f"realtime.{kind}" if isinstance(kind, str) else "realtime.invalid", message.encode())
-        table = client_event_params()
+        self._captured = self.hooks.log_event(self.LOG_PREFIX + (kind if isinstance(kind, str) else "invalid"), message.encode())
+        table = self.event_params()
         try:
             if kind not in table:
                 if not isinstance(kind, str):
@@ -343,7 +360,7 @@ class RealtimeSession:
         voice = update.get("audio", {}).get("output", {}).get("voice") if isinstance(update.get("audio"), dict) else None
         if voice is not None and self.audio_sent and voice != self.session["audio"]["output"]["voice"]:
             raise EventError("Cannot update a conversation's voice if assistant audio is present.", param="session.audio.output.voice", code="cannot_update_voice")
-        self.session = _merge(self.session, update)
+        self.session = merge_settings(self.session, update)
         self.send({"type": "session.updated", "session": self.session})
 
     # -- conversation items -------------------------------------------------------------------------
@@ -496,7 +513,7 @@ class RealtimeSession:
         self.send({"type": "conversation.item.done", "item": item, **where})
         if transcription:
             logprobs = "item.input_audio_transcription.logprobs" in (self.session.get("include") or ())
-            for piece in _words(transcript):
+            for piece in word_pieces(transcript):
                 delta: dict[str, Any] = {"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id, "content_index": 0, "delta": piece}
                 if logprobs:
                     delta["logprobs"] = _logprobs(piece)
@@ -763,7 +780,7 @@ class RealtimeSession:
         })
 
 
-def _words(text: str) -> list[str]:
+def word_pieces(text: str) -> list[str]:
     """``text`` in pieces of one word each (with the space before it), for transcript deltas."""
     words = text.split(" ")
     return [word if i == 0 else " " + word for i, word in enumerate(words)]
@@ -771,7 +788,7 @@ def _words(text: str) -> list[str]:
 
 def _logprobs(text: str) -> list[dict[str, Any]]:
     """A token per word, each certain (the fake's transcript is what it heard)."""
-    return [{"token": piece, "logprob": 0.0, "bytes": list(piece.encode())} for piece in _words(text) if piece]
+    return [{"token": piece, "logprob": 0.0, "bytes": list(piece.encode())} for piece in word_pieces(text) if piece]
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -813,7 +830,7 @@ class TranscriptionSession(RealtimeSession):
                 "Passing a realtime session update event to a transcription session is not allowed.",
                 param="session.type", code="invalid_value",
             )
-        self.session = _merge(self.session, update)
+        self.session = merge_settings(self.session, update)
         self.send({"type": "session.updated", "session": self.session})
 
     def _vad(self) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from .capture import CapturedRequest
 from .realtime import EventError, Hooks, RealtimeSession, Scripted, TranscriptionSession
 from .routing import Route
 from .scripting import DEFAULT, Call, Message, ScriptError, ToolCall, check_outcome, message, to_outcome
+from .translation import TranslationSession
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -34,6 +35,8 @@ __all__ = ["RESPONSE_CREATE", "routes", "serve"]
 
 #: The endpoint scripts answer realtime responses on: ``on("realtime.response.create")``.
 RESPONSE_CREATE = "realtime.response.create"
+#: The connect of a translation socket in the request log.
+TRANSLATIONS_CONNECT = "realtime.translations.connect"
 
 
 def _no_http(ctx: Any) -> Any:  # pragma: no cover - the route has no URL rule
@@ -108,31 +111,34 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
         from . import responses_socket
 
         return responses_socket.serve(app, request, upgrade, cancel)
-    if "<" in base or request.path != f"{base}/realtime":
+    translations = request.path == f"{base}/realtime/translations"
+    if "<" in base or (request.path != f"{base}/realtime" and not translations):
         with app.lock:
             if not cancel.is_set():
                 app.problems.append(Problem("no-route", f"pytest-openai-fake serves no WebSocket at {request.path}"))
         return app._error(errors.unknown_url("GET", request.path))
+    connect = TRANSLATIONS_CONNECT if translations else "realtime.connect"
     log = _Log(app, request, cancel)
     try:
         app._authenticate(request)
         model = request.args.get("model")
-        intent = request.args.get("intent")
+        intent = None if translations else request.args.get("intent")
         if intent is not None and intent != "transcription":
             raise errors.OpenAIError(400, f"Invalid value: '{intent}'. Supported values are: 'transcription'.", param="intent", code="invalid_value")
-        if not model and not request.args.get("call_id") and intent is None:
+        if not model and (translations or (not request.args.get("call_id") and intent is None)):
             raise errors.missing_required("model")
     except errors.OpenAIError as exc:
         reply = app._error(exc)
-        log.entry("GET", "realtime.connect", b"", reply.status_code)
+        log.entry("GET", connect, b"", reply.status_code)
         return reply
     model = model or "gpt-realtime"
-    try:
-        app.state.models.require(model)
-        model_error: str | None = None
-    except errors.OpenAIError as exc:
-        # The API opens the socket and fails each response (``response.done``, ``status: failed``).
-        model_error = exc.message
+    model_error: str | None = None
+    if not translations:  # the SDK names no translation model: any is taken
+        try:
+            app.state.models.require(model)
+        except errors.OpenAIError as exc:
+            # The API opens the socket and fails each response (``response.done``, ``status: failed``).
+            model_error = exc.message
     ws = upgrade.accept()
     with app.lock:
         current = not cancel.is_set()
@@ -141,7 +147,7 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
     if not current:
         ws.close(1001, "the test ended")
         return _empty()
-    log.entry("GET", "realtime.connect", b"", 101)
+    log.entry("GET", connect, b"", 101)
     hooks = Hooks(
         next_id=ids.next,
         now=app.clock.now,
@@ -149,7 +155,8 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
         problem=log.problem,
         decide=lambda captured: _scripted(app, cancel, captured, model),
     )
-    session = (TranscriptionSession if request.args.get("intent") == "transcription" else RealtimeSession)(ws, model, hooks)
+    kind = TranslationSession if translations else TranscriptionSession if intent == "transcription" else RealtimeSession
+    session = kind(ws, model, hooks)
     session.model_error = model_error
     try:
         session.run()
