@@ -69,23 +69,23 @@ def default_session(model: str, session_id: str, expires_at: int) -> dict[str, A
         "prompt": None,
         "expires_at": expires_at,
         "audio": {
-            "input": {
-                "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
-                "transcription": None,
-                "noise_reduction": None,
-                "turn_detection": {
-                    "type": "server_vad",
-                    "threshold": 0.5,
-                    "prefix_padding_ms": 300,
-                    "silence_duration_ms": 200,
-                    "idle_timeout_ms": None,
-                    "create_response": True,
-                    "interrupt_response": True,
-                },
-            },
+            "input": _default_input(create_response=True, interrupt_response=True),
             "output": {"format": {"type": "audio/pcm", "rate": SAMPLE_RATE}, "voice": "marin", "speed": 1.0},
         },
         "include": None,
+    }
+
+
+def _default_input(**turn_detection: Any) -> dict[str, Any]:
+    """A new session's input audio: 24 kHz PCM, no transcription nor noise reduction, server VAD."""
+    return {
+        "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
+        "transcription": None,
+        "noise_reduction": None,
+        "turn_detection": {
+            "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 200, "idle_timeout_ms": None,
+            **turn_detection,
+        },
     }
 
 
@@ -97,14 +97,7 @@ def default_transcription_session(session_id: str, expires_at: int) -> dict[str,
         "object": "realtime.transcription_session",
         "id": session_id,
         "expires_at": expires_at,
-        "audio": {
-            "input": {
-                "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
-                "transcription": None,
-                "noise_reduction": None,
-                "turn_detection": {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 200, "idle_timeout_ms": None},
-            },
-        },
+        "audio": {"input": _default_input()},
         "include": None,
     }
 
@@ -146,6 +139,17 @@ def transcribe_pcm16(pcm: bytes) -> str:
     with _SPOKEN_LOCK:
         known = _SPOKEN.get(_voice_key(pcm))
     return known if known is not None else generate_text(digest("transcript", pcm.hex()), min_words=4, max_words=12)
+
+
+def decode_pcm16(audio: str) -> bytes:
+    """An append event's ``audio``: base64 of 16-bit PCM, else the API's ``error`` (``param: "audio"``)."""
+    try:
+        pcm = base64.b64decode(audio, validate=True)
+    except (binascii.Error, ValueError):
+        raise EventError("Invalid 'audio'. Expected base64-encoded audio bytes.", param="audio", code="invalid_value") from None
+    if len(pcm) % 2:
+        raise EventError("Invalid 'audio': 16-bit PCM audio must have an even number of bytes.", param="audio", code="invalid_value")
+    return pcm
 
 
 def _audio_ms(size: int) -> int:
@@ -443,12 +447,7 @@ class RealtimeSession:
         return detection if isinstance(detection, dict) and detection.get("type") in ("server_vad", "semantic_vad") else None
 
     def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
-        try:
-            pcm = base64.b64decode(event["audio"], validate=True)
-        except (binascii.Error, ValueError):
-            raise EventError("Invalid 'audio'. Expected base64-encoded audio bytes.", param="audio", code="invalid_value") from None
-        if len(pcm) % 2:
-            raise EventError("Invalid 'audio': 16-bit PCM audio must have an even number of bytes.", param="audio", code="invalid_value")
+        pcm = decode_pcm16(event["audio"])
         start = len(self.buffer)
         self.buffer += pcm
         detection = self._vad()

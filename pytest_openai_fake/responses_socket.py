@@ -28,7 +28,6 @@ import functools
 import json
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -85,7 +84,7 @@ def _client_params() -> dict[str, type]:
 
 def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade, cancel: threading.Event) -> Response | Reply:
     """Authenticate the upgrade like an HTTP call, accept it and serve the socket until it closes."""
-    from .sockets import _empty, _Log
+    from .sockets import _Log, accept
 
     log = _Log(app, request, cancel)
     try:
@@ -94,26 +93,7 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade, cancel:
         reply = app._error(exc)
         log.entry("GET", RESPONSES_CONNECT, b"", reply.status_code)
         return reply
-    ws = upgrade.accept()
-    with app.lock:
-        current = not cancel.is_set()
-        if current:
-            app._sockets.add(ws)
-    if not current:
-        ws.close(1001, "the test ended")
-        return _empty()
-    log.entry("GET", RESPONSES_CONNECT, b"", 101)
-    try:
-        ResponsesSocket(app, request, ws, log).run()
-    except WebSocketClosed:
-        pass
-    except Exception as exc:  # noqa: BLE001 - a bug in the fake: fail the test, tell the client (1011)
-        log.problem(f"pytest-openai-fake raised while serving the Responses socket: {exc!r}", "".join(traceback.format_exception(exc)))
-        ws.close(1011, f"internal error: {type(exc).__name__}")
-    finally:
-        with app.lock:
-            app._sockets.discard(ws)
-    return _empty()
+    return accept(app, upgrade, cancel, log, RESPONSES_CONNECT, lambda ws: ResponsesSocket(app, request, ws, log).run())
 
 
 @dataclasses.dataclass

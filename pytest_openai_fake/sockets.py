@@ -22,14 +22,17 @@ from .capture import CapturedRequest
 from .realtime import EventError, Hooks, RealtimeSession, Scripted, TranscriptionSession
 from .routing import Route
 from .scripting import DEFAULT, Call, Message, ScriptError, ToolCall, check_outcome, message, to_outcome
+from .server import WebSocketClosed
 from .translation import TranslationSession
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from werkzeug.wrappers import Response
 
     from .app import FakeApp, Reply
     from .routing import FakeRequest
-    from .server import WebSocketUpgrade
+    from .server import WebSocket, WebSocketUpgrade
 
 __all__ = ["RESPONSE_CREATE", "routes", "serve"]
 
@@ -139,6 +142,27 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
         except errors.OpenAIError as exc:
             # The API opens the socket and fails each response (``response.done``, ``status: failed``).
             model_error = exc.message
+    hooks = Hooks(
+        next_id=ids.next,
+        now=app.clock.now,
+        log_event=lambda endpoint, body: log.entry("WS", endpoint, body, 101),
+        problem=log.problem,
+        decide=lambda captured: _scripted(app, cancel, captured, model),
+    )
+    kind = TranslationSession if translations else TranscriptionSession if intent == "transcription" else RealtimeSession
+
+    def run(ws: WebSocket) -> None:
+        session = kind(ws, model, hooks)
+        session.model_error = model_error
+        session.run()
+
+    return accept(app, upgrade, cancel, log, connect, run)
+
+
+def accept(app: FakeApp, upgrade: WebSocketUpgrade, cancel: threading.Event, log: _Log, connect: str, run: Callable[[WebSocket], None]) -> Reply:
+    """Accept the upgrade, log the connect (101) and serve the socket with ``run`` in this thread
+    until it closes; the socket is closed with the test (``FakeApp.reset``), a bug in the fake
+    fails the test and closes the socket with 1011."""
     ws = upgrade.accept()
     with app.lock:
         current = not cancel.is_set()
@@ -148,20 +172,12 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
         ws.close(1001, "the test ended")
         return _empty()
     log.entry("GET", connect, b"", 101)
-    hooks = Hooks(
-        next_id=ids.next,
-        now=app.clock.now,
-        log_event=lambda endpoint, body: log.entry("WS", endpoint, body, 101),
-        problem=log.problem,
-        decide=lambda captured: _scripted(app, cancel, captured, model),
-    )
-    kind = TranslationSession if translations else TranscriptionSession if intent == "transcription" else RealtimeSession
-    session = kind(ws, model, hooks)
-    session.model_error = model_error
     try:
-        session.run()
-    except Exception as exc:  # a bug in the fake: fail the test, tell the client (1011)
-        log.problem(f"pytest-openai-fake raised while serving the realtime socket: {exc!r}", "".join(traceback.format_exception(exc)))
+        run(ws)
+    except WebSocketClosed:
+        pass
+    except Exception as exc:  # noqa: BLE001 - a bug in the fake: fail the test, tell the client (1011)
+        log.problem(f"pytest-openai-fake raised while serving the socket {connect}: {exc!r}", "".join(traceback.format_exception(exc)))
         ws.close(1011, f"internal error: {type(exc).__name__}")
     finally:
         with app.lock:

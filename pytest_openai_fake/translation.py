@@ -13,7 +13,6 @@ transcribes back to its text), in whatever ``audio.output.language`` says.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import struct
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from .realtime import (
     SAMPLE_RATE,
     EventError,
     RealtimeSession,
+    decode_pcm16,
     event_param_table,
     merge_settings,
     speech_pcm16,
@@ -100,13 +100,7 @@ class TranslationSession(RealtimeSession):
         self.send({"type": "session.updated", "session": self.session})
 
     def on_session_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
-        try:
-            pcm = base64.b64decode(event["audio"], validate=True)
-        except (binascii.Error, ValueError):
-            raise EventError("Invalid 'audio'. Expected base64-encoded audio bytes.", param="audio", code="invalid_value") from None
-        if len(pcm) % 2:
-            raise EventError("Invalid 'audio': 16-bit PCM audio must have an even number of bytes.", param="audio", code="invalid_value")
-        self.pending += pcm
+        self.pending += decode_pcm16(event["audio"])
         while len(self.pending) >= FRAME_BYTES:
             frame = bytes(self.pending[:FRAME_BYTES])
             del self.pending[:FRAME_BYTES]

@@ -19,32 +19,12 @@ TRANSCRIPTION = {"intent": "transcription"}
 MANUAL = {"type": "transcription", "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe", "language": "en"}, "turn_detection": None}}}
 
 
-def until(connection: Any, kind: str, limit: int = 500) -> list[Any]:
-    events = []
-    for _ in range(limit):
-        event = connection.recv()
-        events.append(event)
-        if event.type == kind:
-            return events
-    raise AssertionError(f"no {kind} in {limit} events")
-
-
-async def until_async(connection: Any, kind: str, limit: int = 500) -> list[Any]:
-    events = []
-    for _ in range(limit):
-        event = await connection.recv()
-        events.append(event)
-        if event.type == kind:
-            return events
-    raise AssertionError(f"no {kind} in {limit} events")
-
-
 def append(connection: Any, pcm: bytes) -> None:
     for at in range(0, len(pcm), 9600):
         connection.input_audio_buffer.append(audio=base64.b64encode(pcm[at : at + 9600]).decode())
 
 
-def test_transcription_session_round_trip(client: Any, openai_server: FakeOpenAI) -> None:
+def test_transcription_session_round_trip(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     """The fake's own speech, committed by hand, transcribes back to its text; no responses."""
     with client.realtime.connect(extra_query=TRANSCRIPTION) as connection:
         created = connection.recv()
@@ -81,7 +61,7 @@ def test_transcription_session_round_trip(client: Any, openai_server: FakeOpenAI
     assert "realtime.response.create" in endpoints
 
 
-def test_transcription_session_server_vad_commits_without_responding(client: Any) -> None:
+def test_transcription_session_server_vad_commits_without_responding(client: Any, until: Any) -> None:
     audio = speech_pcm16("hello there") + bytes(2 * SAMPLE_RATE)  # a second of silence after it
     with client.realtime.connect(extra_query=TRANSCRIPTION) as connection:
         connection.recv()
@@ -97,15 +77,15 @@ def test_transcription_session_server_vad_commits_without_responding(client: Any
         assert connection.recv().type == "input_audio_buffer.cleared"
 
 
-async def test_async_transcription_with_logprobs(async_client: Any) -> None:
+async def test_async_transcription_with_logprobs(async_client: Any, until: Any) -> None:
     async with async_client.realtime.connect(extra_query=TRANSCRIPTION) as connection:
         await connection.recv()
         await connection.session.update(session={**MANUAL, "include": ["item.input_audio_transcription.logprobs"]})
-        await until_async(connection, "session.updated")
+        await until(connection, "session.updated")
         pcm = speech_pcm16("good morning")
         await connection.input_audio_buffer.append(audio=base64.b64encode(pcm).decode())
         await connection.input_audio_buffer.commit()
-        events = await until_async(connection, "conversation.item.input_audio_transcription.completed")
+        events = await until(connection, "conversation.item.input_audio_transcription.completed")
     completed = events[-1]
     assert completed.transcript == "good morning"
     assert [p.token for p in completed.logprobs] == ["good", " morning"]

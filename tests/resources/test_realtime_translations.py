@@ -26,17 +26,7 @@ def frames(pcm: bytes) -> list[str]:
     return [base64.b64encode(pcm[at : at + FRAME_BYTES]).decode() for at in range(0, len(pcm), FRAME_BYTES)]
 
 
-def until(connection: Any, kind: str, limit: int = 500) -> list[Any]:
-    events = []
-    for _ in range(limit):
-        event = connection.recv()
-        events.append(event)
-        if event.type == kind:
-            return events
-    raise AssertionError(f"no {kind} in {limit} events")
-
-
-def test_translation_session_speech_in_translation_out(client: Any, openai_server: FakeOpenAI) -> None:
+def test_translation_session_speech_in_translation_out(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     with client.realtime.translations.connect(model=MODEL) as connection:
         created = connection.recv()
         assert (created.type, created.session.type, created.session.model) == ("session.created", "translation", MODEL)

@@ -21,26 +21,6 @@ WEATHER_TOOL = {
 SLOW = 0.05
 
 
-def until(connection: Any, kind: str, limit: int = 500) -> list[Any]:
-    events = []
-    for _ in range(limit):
-        event = connection.recv()
-        events.append(event)
-        if event.type == kind:
-            return events
-    raise AssertionError(f"no {kind} in {limit} events")
-
-
-async def until_async(connection: Any, kind: str, limit: int = 500) -> list[Any]:
-    events = []
-    for _ in range(limit):
-        event = await connection.recv()
-        events.append(event)
-        if event.type == kind:
-            return events
-    raise AssertionError(f"no {kind} in {limit} events")
-
-
 def _input_texts(client: Any, response_id: str) -> list[str]:
     items = client.responses.input_items.list(response_id, order="asc").data
     texts = []
@@ -52,7 +32,7 @@ def _input_texts(client: Any, response_id: str) -> list[str]:
     return texts
 
 
-def test_steer_queues_input_for_an_automatic_successor(client: Any, openai_server: FakeOpenAI) -> None:
+def test_steer_queues_input_for_an_automatic_successor(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     openai_server.on("responses.create").once(delayed("The long first answer, word by word, slowly.", per_chunk=SLOW))
     with client.beta.responses.connect() as connection:
         connection.response.create(model=MODEL, input="Summarise the release.", instructions="Be brief.", metadata={"k": "v"}, stream_id="lane-1")
@@ -81,7 +61,7 @@ def test_steer_queues_input_for_an_automatic_successor(client: Any, openai_serve
     ]
 
 
-def test_steer_refusals_hand_the_input_back(client: Any) -> None:
+def test_steer_refusals_hand_the_input_back(client: Any, until: Any) -> None:
     with client.beta.responses.connect() as connection:
         connection.response.steer(previous_response_id="resp_nope", input="Anything")
         failed = connection.recv()
@@ -117,13 +97,13 @@ def test_steer_refusals_hand_the_input_back(client: Any) -> None:
         assert connection.recv().error.code == "steering_not_supported"
 
 
-async def test_steer_waits_for_tool_output_then_joins_the_continuation(async_client: Any, openai_server: FakeOpenAI) -> None:
+async def test_steer_waits_for_tool_output_then_joins_the_continuation(async_client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     openai_server.on("responses.create").once(delayed(tool_call("get_weather", {"city": "Paris"}), per_chunk=SLOW))
     async with async_client.beta.responses.connect() as connection:
         await connection.response.create(model=MODEL, input="Weather in Paris?", tools=[WEATHER_TOOL])
-        created = (await until_async(connection, "response.created"))[-1].response
+        created = (await until(connection, "response.created"))[-1].response
         await connection.response.steer(previous_response_id=created.id, input="Also say it in French.")
-        events = await until_async(connection, "response.completed")
+        events = await until(connection, "response.completed")
         assert "response.steer.accepted" in [e.type for e in events]
         call = next(item for item in events[-1].response.output if item.type == "function_call")
         pending = await connection.recv()
@@ -139,14 +119,14 @@ async def test_steer_waits_for_tool_output_then_joins_the_continuation(async_cli
             model=MODEL, previous_response_id=created.id, tools=[WEATHER_TOOL],
             input=[{"type": "function_call_output", "call_id": call.call_id, "output": "Sunny, 21C"}],
         )
-        final = (await until_async(connection, "response.completed"))[-1].response
+        final = (await until(connection, "response.completed"))[-1].response
         assert final.previous_response_id == created.id
     items = (await async_client.responses.input_items.list(final.id, order="asc")).data
     assert [getattr(i, "type", None) for i in items] == ["message", "message", "function_call_output"]
     assert [i.content[0].text for i in items[:2]] == ["Also say it in French.", "And in German."]
 
 
-def test_inject_fails_like_the_api(client: Any) -> None:
+def test_inject_fails_like_the_api(client: Any, until: Any) -> None:
     with client.beta.responses.connect() as connection:
         tool_output = [{"type": "function_call_output", "call_id": "call_1", "output": "42"}]
         connection.response.inject(response_id="resp_nope", input=tool_output)
@@ -161,7 +141,7 @@ def test_inject_fails_like_the_api(client: Any) -> None:
         assert (error.type, error.error.code, error.error.param) == ("error", "missing_required_parameter", "input")
 
 
-def test_creates_sent_while_a_response_streams_are_answered_in_order(client: Any, openai_server: FakeOpenAI) -> None:
+def test_creates_sent_while_a_response_streams_are_answered_in_order(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     openai_server.on("responses.create").once(delayed("first", per_chunk=0.01))
     with client.beta.responses.connect() as connection:
         connection.response.create(model=MODEL, input="One", stream_id="a")
