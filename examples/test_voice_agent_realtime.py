@@ -68,7 +68,7 @@ def test_voice_agent_calls_the_tool_and_answers(openai_server, openai_client):
     result = voice_turn(openai_client, speech_pcm16("what is the weather in paris"))
     assert result["heard"] == "what is the weather in paris"  # the fake's own speech transcribes back
     assert result["said"] == "It is sunny in Paris."
-    assert result["audio"] == speech_pcm16("It is sunny in Paris.")  # 24 kHz PCM16 of what it said
+    assert result["audio"] == speech_pcm16("It is sunny in Paris.", "marin")  # 24 kHz PCM16 of what it said, in the session's voice
     sent = [r.endpoint for r in openai_server.requests]
     assert sent.count("realtime.response.create") == 2
     tool_output = [r.json for r in openai_server.requests if r.endpoint == "realtime.conversation.item.create"]
@@ -78,4 +78,4 @@ def test_voice_agent_calls_the_tool_and_answers(openai_server, openai_client):
 def test_voice_agent_without_a_script(openai_server, openai_client):
     """No script: the fake calls the tool the user names, then answers with deterministic speech."""
     result = voice_turn(openai_client, speech_pcm16("use get weather for paris"))
-    assert result["said"] and result["audio"] == speech_pcm16(result["said"])
+    assert result["said"] and result["audio"] == speech_pcm16(result["said"], "marin")
