@@ -36,6 +36,7 @@ from werkzeug.test import EnvironBuilder
 
 from . import errors, params
 from .realtime import EVENT_PACE, IDLE_TIMEOUT
+from .resources.responses import SOCKET_MEMORY
 from .routing import FakeRequest as FakeRequestType
 from .server import WebSocket, WebSocketClosed
 
@@ -111,6 +112,21 @@ class _Target:
     reported: set[str] = dataclasses.field(default_factory=set)  # steers already reported pending
 
 
+class _Lane:
+    """The socket's memory as ``responses.create_response`` sees it for one request: any lane's
+    latest response can be continued (a new lane may fork from another); the new one becomes its
+    lane's latest."""
+
+    def __init__(self, latest: dict[str | None, tuple[str, list[dict[str, Any]]]], stream_id: str | None) -> None:
+        self.latest, self.stream_id = latest, stream_id
+
+    def find(self, response_id: str) -> list[dict[str, Any]] | None:
+        return next((context for known, context in self.latest.values() if known == response_id), None)
+
+    def remember(self, response_id: str, context: list[dict[str, Any]]) -> None:
+        self.latest[self.stream_id] = (response_id, context)
+
+
 class _Refused(Exception):
     """A create the fake's ``POST /responses`` refused: the HTTP status and the error object."""
 
@@ -128,6 +144,9 @@ class ResponsesSocket:
         self.streaming: _Target | None = None
         self.busy = False  # a response is being sent: creates wait in ``inbox``
         self.inbox: deque[dict[str, Any]] = deque()
+        #: The latest response of each lane and its context: ``previous_response_id`` continues it
+        #: even with ``store: false`` (WebSocket mode keeps it in the connection's memory).
+        self.latest: dict[str | None, tuple[str, list[dict[str, Any]]]] = {}
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -268,6 +287,7 @@ class ResponsesSocket:
             path=self.request.path, method="POST", data=json.dumps(request), content_type="application/json",
             headers=headers, environ_base=environ_base,
         ).get_environ()
+        environ[SOCKET_MEMORY] = _Lane(self.latest, stream_id)
         status: list[int] = []
 
         def start_response(line: str, headers: Any, exc_info: Any = None) -> None:

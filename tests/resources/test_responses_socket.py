@@ -10,6 +10,8 @@ import pytest
 pytest.importorskip("wsproto", reason="needs the realtime extra: pip install 'pytest-openai-fake[realtime]'")
 pytest.importorskip("websockets", reason="needs openai[realtime]")
 
+import openai  # noqa: E402
+
 from pytest_openai_fake import FakeOpenAI, delayed, tool_call  # noqa: E402
 
 MODEL = "gpt-4.1"
@@ -151,3 +153,38 @@ def test_creates_sent_while_a_response_streams_are_answered_in_order(client: Any
     assert {e.stream_id for e in first} == {"a"} and {e.stream_id for e in second} == {"b"}
     assert first[-1].response.output[0].content[0].text == "first"
     assert second[0].sequence_number == 0
+
+
+def test_store_false_responses_continue_on_their_socket(client: Any, until: Any) -> None:
+    """WebSocket mode keeps the latest response of each lane in the connection's memory: with
+    ``store: false`` it is continued there (not over HTTP, not from another socket)."""
+    with client.beta.responses.connect() as connection:
+        connection.response.create(model=MODEL, input="My name is Ada.", store=False)
+        first = until(connection, "response.completed")[-1].response
+        connection.response.create(model=MODEL, input="What is my name?", store=False, previous_response_id=first.id)
+        second = until(connection, "response.completed")[-1].response
+        assert second.previous_response_id == first.id
+        # Another lane forks from this lane's latest; the older response is no longer remembered.
+        connection.response.create(model=MODEL, input="Fork", store=False, previous_response_id=second.id, stream_id="fork")
+        assert until(connection, "response.completed")[-1].response.previous_response_id == second.id
+        connection.response.create(model=MODEL, input="Too old", store=False, previous_response_id=first.id)
+        error = connection.recv()
+        assert (error.type, error.error.code, error.error.param) == ("error", "previous_response_not_found", "previous_response_id")
+    with pytest.raises(openai.BadRequestError) as http:
+        client.responses.create(model=MODEL, input="Over HTTP", previous_response_id=second.id)
+    assert http.value.code == "previous_response_not_found"
+    with client.beta.responses.connect() as other:
+        other.response.create(model=MODEL, input="Elsewhere", previous_response_id=second.id)
+        assert other.recv().error.code == "previous_response_not_found"
+
+
+def test_steering_a_store_false_response(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
+    openai_server.on("responses.create").once(delayed("An answer that takes a while to stream.", per_chunk=SLOW))
+    with client.beta.responses.connect() as connection:
+        connection.response.create(model=MODEL, input="Start", store=False)
+        created = until(connection, "response.created")[-1].response
+        connection.response.steer(previous_response_id=created.id, input="Change course.")
+        until(connection, "response.completed")
+        successor = until(connection, "response.completed")
+    assert successor[0].type == "response.created" and successor[-1].response.previous_response_id == created.id
+    assert [e.type for e in successor if e.type.startswith("response.steer")] == []  # committed, not failed
