@@ -228,6 +228,11 @@ class ResponsesSocket:
         if body.get("background"):
             self.error(400, errors.bad_request("background is not supported over WebSocket.", param="background").to_api()["error"], stream_id)
             return
+        if body.get("generate", True) is False:
+            # A warm-up (no output, a response id to chain from): not emulated, and said so.
+            self.error(400, errors.bad_request("pytest-openai-fake does not emulate generate: false (warm-up) yet.", param="generate", code="unsupported_value").to_api()["error"], stream_id)
+            return
+        body.pop("generate", None)  # true: a normal response (a socket-only field, not a POST /responses one)
         parent = self.targets.get(body["previous_response_id"]) if isinstance(body.get("previous_response_id"), str) else None
         committing: list[dict[str, Any]] = []
         if parent is not None and parent.status == "waiting":

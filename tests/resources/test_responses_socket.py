@@ -188,3 +188,12 @@ def test_steering_a_store_false_response(client: Any, openai_server: FakeOpenAI,
         successor = until(connection, "response.completed")
     assert successor[0].type == "response.created" and successor[-1].response.previous_response_id == created.id
     assert [e.type for e in successor if e.type.startswith("response.steer")] == []  # committed, not failed
+
+
+def test_generate_flag(client: Any, until: Any) -> None:
+    with client.beta.responses.connect() as connection:
+        connection.response.create(model=MODEL, input="Hi", generate=True)
+        assert until(connection, "response.completed")[-1].response.output
+        connection.response.create(model=MODEL, input="Warm up", generate=False)
+        error = connection.recv()
+        assert (error.type, error.error.code, error.error.param) == ("error", "unsupported_value", "generate")
