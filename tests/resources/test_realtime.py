@@ -327,6 +327,17 @@ def _server_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith("openai-fake-conn"))
 
 
+def _settled_threads() -> int:
+    """The server's connection threads once earlier tests' sockets (closed by the fixture's reset)
+    have finished exiting: the same count three times 50 ms apart (at most 5 s)."""
+    seen = [-1, -2, -3]
+    deadline = time.monotonic() + 5
+    while len(set(seen[-3:])) > 1 and time.monotonic() < deadline:
+        seen.append(_server_threads())
+        time.sleep(0.05)
+    return seen[-1]
+
+
 def _raw_socket(fake: FakeOpenAI) -> socket.socket:
     """An upgraded socket without a client library (for clients that vanish)."""
     raw = socket.create_connection(("127.0.0.1", fake.port), timeout=10)
@@ -344,7 +355,7 @@ def test_many_sockets_and_vanishing_clients_leave_no_threads(openai_server: Fake
     from wsproto.events import TextMessage
 
     client.models.list()  # the client's keep-alive connection (and its server thread) exists before the baseline
-    baseline = _server_threads()
+    baseline = _settled_threads()
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         polite = [stack.enter_context(ws_connect(ws_url(openai_server), additional_headers=AUTH, open_timeout=10)) for _ in range(100)]
