@@ -132,6 +132,13 @@ class FakeOpenAI:
         return None if self.certificate is None else self.certificate.ca_bundle
 
     @property
+    def websocket_options(self) -> dict[str, Any]:
+        """What the SDK's WebSocket connects need to reach the fake: over TLS, an SSL context that
+        trusts ``ca_bundle`` (the ``websockets`` library does not use the HTTP client's ``verify``);
+        ``{}`` without TLS. ``client.realtime.connect(model=..., websocket_connection_options=fake.websocket_options)``."""
+        return {} if self.certificate is None else {"ssl": self._ssl()}
+
+    @property
     def base_url(self) -> str:
         """What an SDK's ``base_url`` should be, e.g. ``http://127.0.0.1:4747/v1``."""
         return self._server.url + self.provider.base_path

@@ -26,14 +26,15 @@ import threading
 import time
 import typing
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import errors, params
 from .determinism import digest, generate_text
 from .determinism.audio import SAMPLE_RATE, speech_pcm  # input and output audio: 24 kHz s16le mono (``audio/pcm``)
 from .server import WebSocket, WebSocketClosed
 
-__all__ = ["EVENT_PACE", "EventError", "Hooks", "RealtimeSession", "Scripted", "speech_pcm16"]
+__all__ = ["EVENT_PACE", "EventError", "Hooks", "RealtimeSession", "Scripted", "TranscriptionSession", "speech_pcm16"]
 
 #: Seconds between two events of a response: what the session waits, reading client events, before
 #: sending the next one (a ``response.cancel`` arriving meanwhile stops the response).
@@ -68,22 +69,35 @@ def default_session(model: str, session_id: str, expires_at: int) -> dict[str, A
         "prompt": None,
         "expires_at": expires_at,
         "audio": {
-            "input": {
-                "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
-                "transcription": None,
-                "noise_reduction": None,
-                "turn_detection": {
-                    "type": "server_vad",
-                    "threshold": 0.5,
-                    "prefix_padding_ms": 300,
-                    "silence_duration_ms": 200,
-                    "idle_timeout_ms": None,
-                    "create_response": True,
-                    "interrupt_response": True,
-                },
-            },
+            "input": _default_input(create_response=True, interrupt_response=True),
             "output": {"format": {"type": "audio/pcm", "rate": SAMPLE_RATE}, "voice": "marin", "speed": 1.0},
         },
+        "include": None,
+    }
+
+
+def _default_input(**turn_detection: Any) -> dict[str, Any]:
+    """A new session's input audio: 24 kHz PCM, no transcription nor noise reduction, server VAD."""
+    return {
+        "format": {"type": "audio/pcm", "rate": SAMPLE_RATE},
+        "transcription": None,
+        "noise_reduction": None,
+        "turn_detection": {
+            "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 200, "idle_timeout_ms": None,
+            **turn_detection,
+        },
+    }
+
+
+def default_transcription_session(session_id: str, expires_at: int) -> dict[str, Any]:
+    """The session a transcription socket (``intent=transcription``) starts with: transcription off
+    until a ``session.update`` names a model (the SDK: "defaults to off"), server VAD on."""
+    return {
+        "type": "transcription",
+        "object": "realtime.transcription_session",
+        "id": session_id,
+        "expires_at": expires_at,
+        "audio": {"input": _default_input()},
         "include": None,
     }
 
@@ -105,15 +119,37 @@ def speech_pcm16(text: str, voice: str = "alloy") -> bytes:
     with _SPOKEN_LOCK:
         if len(_SPOKEN) >= _SPOKEN_MAX:
             _SPOKEN.pop(next(iter(_SPOKEN)))
-        _SPOKEN[hashlib.sha256(pcm).digest()] = text
+        _SPOKEN[_voice_key(pcm)] = text
     return pcm
 
 
+def _voice_key(pcm: bytes) -> bytes:
+    """What identifies audio the fake spoke: its samples without digital silence (zero samples)
+    before and after, so a turn committed by VAD (with the silence that ended it) still matches."""
+    lead = len(pcm) - len(pcm.lstrip(b"\0"))
+    start = lead - lead % 2  # whole samples: a sample's low byte may be zero
+    end = len(pcm.rstrip(b"\0"))
+    end = max(start, min(len(pcm) - len(pcm) % 2, end + end % 2))
+    return hashlib.sha256(pcm[start:end]).digest()
+
+
 def transcribe_pcm16(pcm: bytes) -> str:
-    """The transcript of committed input audio: the text if the fake spoke it, else text from its hash."""
+    """The transcript of committed input audio: the text if the fake spoke it (with or without
+    digital silence around it), else text from its hash."""
     with _SPOKEN_LOCK:
-        known = _SPOKEN.get(hashlib.sha256(pcm).digest())
+        known = _SPOKEN.get(_voice_key(pcm))
     return known if known is not None else generate_text(digest("transcript", pcm.hex()), min_words=4, max_words=12)
+
+
+def decode_pcm16(audio: str) -> bytes:
+    """An append event's ``audio``: base64 of 16-bit PCM, else the API's ``error`` (``param: "audio"``)."""
+    try:
+        pcm = base64.b64decode(audio, validate=True)
+    except (binascii.Error, ValueError):
+        raise EventError("Invalid 'audio'. Expected base64-encoded audio bytes.", param="audio", code="invalid_value") from None
+    if len(pcm) % 2:
+        raise EventError("Invalid 'audio': 16-bit PCM audio must have an even number of bytes.", param="audio", code="invalid_value")
+    return pcm
 
 
 def _audio_ms(size: int) -> int:
@@ -128,8 +164,13 @@ def client_event_params() -> dict[str, type]:
     """Each client event type the SDK can send and its ``*EventParam`` TypedDict."""
     from openai.types.realtime.realtime_client_event_param import RealtimeClientEventParam
 
+    return event_param_table(RealtimeClientEventParam)
+
+
+def event_param_table(union: Any) -> dict[str, type]:
+    """The ``*EventParam`` TypedDicts of a union of client events, by their ``type``."""
     table: dict[str, type] = {}
-    for td in typing.get_args(RealtimeClientEventParam):
+    for td in typing.get_args(union):
         hint = typing.get_type_hints(td, include_extras=True)["type"]
         literal = typing.get_args(hint)[0] if typing.get_args(hint) else hint
         table[typing.get_args(literal)[0]] = td
@@ -163,11 +204,11 @@ class EventError(Exception):
         return cls(exc.message, param=exc.param, code=exc.error_code, type_=exc.type)
 
 
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def merge_settings(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in ("format", "turn_detection"):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_settings(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -214,7 +255,7 @@ class RealtimeSession:
         self.ws = ws
         self.hooks = hooks
         self.pace = pace
-        self.session = default_session(model, hooks.next_id("sess_"), hooks.now() + 3600)
+        self.session = self.initial_session(model)
         self.items: list[dict[str, Any]] = []
         self.buffer = bytearray()
         self.conversation_id = hooks.next_id("conv_")
@@ -231,6 +272,9 @@ class RealtimeSession:
         self._speech_item: str | None = None
         self._speech_start_ms = 0
         self._buffer_start_ms = 0  # audio ms before the current buffer (for speech_started)
+
+    def initial_session(self, model: str) -> dict[str, Any]:
+        return default_session(model, self.hooks.next_id("sess_"), self.hooks.now() + 3600)
 
     # -- loop ----------------------------------------------------------------------------------
 
@@ -254,9 +298,20 @@ class RealtimeSession:
         except WebSocketClosed:
             return
 
+    #: Log endpoint of a client event: this prefix and the event's type.
+    LOG_PREFIX = "realtime."
+
+    def event_params(self) -> dict[str, type]:
+        """Each client event type this socket takes and its SDK ``*EventParam`` TypedDict."""
+        return client_event_params()
+
+    def check_event(self, event: dict[str, Any]) -> None:
+        """Raise (a bug in the fake) unless the SDK parses ``event`` as a server event of this socket."""
+        check_server_event(event)
+
     def send(self, event: dict[str, Any]) -> None:
         event = {"event_id": self.hooks.next_id("event_"), **event}
-        check_server_event(event)
+        self.check_event(event)
         self.ws.send_text(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
 
     def error(self, exc: EventError, event_id: str | None) -> None:
@@ -264,7 +319,7 @@ class RealtimeSession:
 
     def handle(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
-            self.hooks.log_event("realtime.binary", message)
+            self.hooks.log_event(self.LOG_PREFIX + "binary", message)
             self.error(EventError("Binary frames are not supported; send JSON events as text frames.", code="invalid_json"), None)
             return
         try:
@@ -272,13 +327,13 @@ class RealtimeSession:
         except ValueError:
             event = None
         if not isinstance(event, dict):
-            self.hooks.log_event("realtime.invalid", message.encode())
+            self.hooks.log_event(self.LOG_PREFIX + "invalid", message.encode())
             self.error(EventError(f"Invalid JSON in event: {message[:200]!r}", code="invalid_json"), None)
             return
         kind = event.get("type")
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
-        self._captured = self.hooks.log_event(f"realtime.{kind}" if isinstance(kind, str) else "realtime.invalid", message.encode())
-        table = client_event_params()
+        self._captured = self.hooks.log_event(self.LOG_PREFIX + (kind if isinstance(kind, str) else "invalid"), message.encode())
+        table = self.event_params()
         try:
             if kind not in table:
                 if not isinstance(kind, str):
@@ -309,7 +364,7 @@ class RealtimeSession:
         voice = update.get("audio", {}).get("output", {}).get("voice") if isinstance(update.get("audio"), dict) else None
         if voice is not None and self.audio_sent and voice != self.session["audio"]["output"]["voice"]:
             raise EventError("Cannot update a conversation's voice if assistant audio is present.", param="session.audio.output.voice", code="cannot_update_voice")
-        self.session = _merge(self.session, update)
+        self.session = merge_settings(self.session, update)
         self.send({"type": "session.updated", "session": self.session})
 
     # -- conversation items -------------------------------------------------------------------------
@@ -392,12 +447,7 @@ class RealtimeSession:
         return detection if isinstance(detection, dict) and detection.get("type") in ("server_vad", "semantic_vad") else None
 
     def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
-        try:
-            pcm = base64.b64decode(event["audio"], validate=True)
-        except (binascii.Error, ValueError):
-            raise EventError("Invalid 'audio'. Expected base64-encoded audio bytes.", param="audio", code="invalid_value") from None
-        if len(pcm) % 2:
-            raise EventError("Invalid 'audio': 16-bit PCM audio must have an even number of bytes.", param="audio", code="invalid_value")
+        pcm = decode_pcm16(event["audio"])
         start = len(self.buffer)
         self.buffer += pcm
         detection = self._vad()
@@ -461,12 +511,20 @@ class RealtimeSession:
         item["content"][0]["transcript"] = transcript
         self.send({"type": "conversation.item.done", "item": item, **where})
         if transcription:
-            self.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id, "content_index": 0, "delta": transcript})
-            self.send({
+            logprobs = "item.input_audio_transcription.logprobs" in (self.session.get("include") or ())
+            for piece in word_pieces(transcript):
+                delta: dict[str, Any] = {"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id, "content_index": 0, "delta": piece}
+                if logprobs:
+                    delta["logprobs"] = _logprobs(piece)
+                self.send(delta)
+            completed: dict[str, Any] = {
                 "type": "conversation.item.input_audio_transcription.completed", "item_id": item_id, "content_index": 0,
                 "transcript": transcript,
                 "usage": {"type": "duration", "seconds": round(len(pcm) / (2 * SAMPLE_RATE), 3)},
-            })
+            }
+            if logprobs:
+                completed["logprobs"] = _logprobs(transcript)
+            self.send(completed)
 
     def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
         self._buffer_start_ms += _audio_ms(len(self.buffer))
@@ -721,6 +779,17 @@ class RealtimeSession:
         })
 
 
+def word_pieces(text: str) -> list[str]:
+    """``text`` in pieces of one word each (with the space before it), for transcript deltas."""
+    words = text.split(" ")
+    return [word if i == 0 else " " + word for i, word in enumerate(words)]
+
+
+def _logprobs(text: str) -> list[dict[str, Any]]:
+    """A token per word, each certain (the fake's transcript is what it heard)."""
+    return [{"token": piece, "logprob": 0.0, "bytes": list(piece.encode())} for piece in word_pieces(text) if piece]
+
+
 def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
@@ -742,3 +811,32 @@ def _last_user_text(items: list[dict[str, Any]]) -> str:
         if item.get("type") == "message" and item.get("role") == "user":
             return " ".join(part.get("text") or part.get("transcript") or "" for part in item.get("content") or ())
     return ""
+
+
+class TranscriptionSession(RealtimeSession):
+    """A transcription socket (``client.realtime.connect(extra_query={"intent": "transcription"})``):
+    input audio in, ``conversation.item.input_audio_transcription.*`` out, no model responses."""
+
+    NO_RESPONSES = "Responses are not supported in transcription sessions."
+
+    def initial_session(self, model: str) -> dict[str, Any]:
+        return default_transcription_session(self.hooks.next_id("sess_"), self.hooks.now() + 3600)
+
+    def on_session_update(self, event: dict[str, Any]) -> None:
+        update = event["session"]
+        if update.get("type") != "transcription":
+            raise EventError(
+                "Passing a realtime session update event to a transcription session is not allowed.",
+                param="session.type", code="invalid_value",
+            )
+        self.session = merge_settings(self.session, update)
+        self.send({"type": "session.updated", "session": self.session})
+
+    def _vad(self) -> dict[str, Any] | None:
+        detection = super()._vad()
+        return None if detection is None else {**detection, "create_response": False, "interrupt_response": False}
+
+    def on_response_create(self, event: dict[str, Any]) -> None:
+        raise EventError(self.NO_RESPONSES, param="type", code="invalid_value")
+
+    on_response_cancel = on_response_create

@@ -161,6 +161,12 @@ BOTH_CONTEXTS = "Mutually exclusive parameters: Ensure you are only providing on
 CANNOT_CANCEL_SYNC = "Cannot cancel a synchronous response."
 JSON_WORD_MISSING = "Response input messages must contain the word 'json' in some form to use 'text.format' of type 'json_object'."
 
+#: In the environ of a request a Responses WebSocket makes (``responses_socket``): the socket's
+#: memory of its latest responses (``find(id)`` -> their context, ``remember(id, context)``), so
+#: that ``previous_response_id`` continues one made with ``store: false`` on that connection, as
+#: WebSocket mode does.
+SOCKET_MEMORY = "pytest_openai_fake.responses_socket_memory"
+
 #: Seconds (of the fake clock) a ``background: true, store: false`` response stays retrievable.
 BACKGROUND_RETENTION = 600
 #: How many steps a background response takes: ``queued`` (0), ``in_progress`` (1), final (2).
@@ -312,6 +318,9 @@ def create_response(ctx: Ctx) -> dict[str, Any] | Response:
         ctx.state.responses.add(response["id"], stored)
         if stream:
             stored.finish()  # the stream runs to the end before the client can poll
+    memory = ctx.request.environ.get(SOCKET_MEMORY)
+    if memory is not None and failure is None:
+        memory.remember(response["id"], [*context, *output])
     if conversation_id:
         conversation_store.append_items(ctx, conversation_id, [*inputs, *output])
     if stream:
@@ -375,6 +384,10 @@ def _history(ctx: Ctx, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str 
     if previous is not None:
         stored = ctx.state.responses.find(previous)
         if stored is None or not stored.store:  # background + store: false is for polling only
+            memory = ctx.request.environ.get(SOCKET_MEMORY)
+            remembered = memory.find(previous) if memory is not None else None
+            if remembered is not None:
+                return list(remembered), None
             raise errors.bad_request(PREVIOUS_NOT_FOUND.format(id=previous), param="previous_response_id", code="previous_response_not_found")
         return list(stored.context), None
     if conversation is not None:

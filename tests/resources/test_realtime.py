@@ -32,27 +32,6 @@ WEATHER_TOOL = {
 }
 
 
-def until(connection: Any, kind: str, limit: int = 2000) -> list[Any]:
-    """Events up to and including the first of type ``kind``."""
-    events = []
-    for _ in range(limit):
-        event = connection.recv()
-        events.append(event)
-        if event.type == kind:
-            return events
-    raise AssertionError(f"no {kind} in {limit} events")
-
-
-async def until_async(connection: Any, kind: str, limit: int = 2000) -> list[Any]:
-    events = []
-    for _ in range(limit):
-        event = await connection.recv()
-        events.append(event)
-        if event.type == kind:
-            return events
-    raise AssertionError(f"no {kind} in {limit} events")
-
-
 def say(connection: Any, text: str) -> None:
     connection.conversation.item.create(item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
 
@@ -64,7 +43,7 @@ def ws_url(fake: FakeOpenAI, query: str = f"model={MODEL}") -> str:
 AUTH = {"Authorization": "Bearer sk-test"}
 
 
-def test_text_conversation(client: Any, openai_server: FakeOpenAI) -> None:
+def test_text_conversation(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     with client.realtime.connect(model=MODEL) as connection:
         created = connection.recv()
         assert created.type == "session.created"
@@ -95,7 +74,7 @@ def test_text_conversation(client: Any, openai_server: FakeOpenAI) -> None:
     assert openai_server.requests.last.json["type"] == "response.create"
 
 
-def test_same_conversation_same_answer(client: Any) -> None:
+def test_same_conversation_same_answer(client: Any, until: Any) -> None:
     answers = []
     for _ in range(2):
         with client.realtime.connect(model=MODEL) as connection:
@@ -107,18 +86,18 @@ def test_same_conversation_same_answer(client: Any) -> None:
     assert answers[0] == answers[1]
 
 
-async def test_async_text_conversation(async_client: Any) -> None:
+async def test_async_text_conversation(async_client: Any, until: Any) -> None:
     async with async_client.realtime.connect(model=MODEL) as connection:
         assert (await connection.recv()).type == "session.created"
         await connection.session.update(session=TEXT_SESSION)
         await connection.conversation.item.create(item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]})
         await connection.response.create()
-        events = await until_async(connection, "response.done")
+        events = await until(connection, "response.done")
     assert events[-1].response.status == "completed"
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == events[-1].response.output[0].content[0].text
 
 
-def test_audio_turn_round_trip(client: Any) -> None:
+def test_audio_turn_round_trip(client: Any, until: Any) -> None:
     """Input audio is committed, transcribed (the fake's own speech back to its text) and answered with audio."""
     spoken = speech_pcm16("what time is it")
     with client.realtime.connect(model=MODEL) as connection:
@@ -146,7 +125,7 @@ def test_audio_turn_round_trip(client: Any) -> None:
     assert response.usage.output_token_details.audio_tokens > 0
 
 
-def test_server_vad_commits_and_answers(client: Any) -> None:
+def test_server_vad_commits_and_answers(client: Any, until: Any) -> None:
     """With turn detection on, speech then silence starts and stops a turn and the server answers."""
     audio = speech_pcm16("hello there") + bytes(2 * SAMPLE_RATE)  # a second of silence after it
     with client.realtime.connect(model=MODEL) as connection:
@@ -162,7 +141,7 @@ def test_server_vad_commits_and_answers(client: Any) -> None:
     assert "response.created" in types and events[-1].response.status == "completed"
 
 
-def test_tool_calling_voice_agent(client: Any, openai_server: FakeOpenAI) -> None:
+def test_tool_calling_voice_agent(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     with client.realtime.connect(model=MODEL) as connection:
         connection.recv()
         connection.session.update(session={**TEXT_SESSION, "tools": [WEATHER_TOOL]})
@@ -182,7 +161,7 @@ def test_tool_calling_voice_agent(client: Any, openai_server: FakeOpenAI) -> Non
     assert final.output[0].type == "message" and final.output[0].content[0].text
 
 
-def test_cancel_right_after_create(client: Any) -> None:
+def test_cancel_right_after_create(client: Any, until: Any) -> None:
     with client.realtime.connect(model=MODEL) as connection:
         connection.recv()
         connection.session.update(session=TEXT_SESSION)
@@ -199,7 +178,7 @@ def test_cancel_right_after_create(client: Any) -> None:
     assert error.error.code == "response_cancel_not_active"
 
 
-def test_bad_events_get_error_events(client: Any) -> None:
+def test_bad_events_get_error_events(client: Any, until: Any) -> None:
     with client.realtime.connect(model=MODEL) as connection:
         connection.recv()
         connection.send({"type": "session.explode", "event_id": "evt_1"})
@@ -230,7 +209,7 @@ def test_bad_events_get_error_events(client: Any) -> None:
         assert connection.recv().type == "session.updated"
 
 
-def test_items_retrieve_delete_truncate(client: Any) -> None:
+def test_items_retrieve_delete_truncate(client: Any, until: Any) -> None:
     with client.realtime.connect(model=MODEL) as connection:
         connection.recv()
         connection.conversation.item.create(item={"id": "item_first", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "one"}]})
@@ -261,7 +240,7 @@ def test_items_retrieve_delete_truncate(client: Any) -> None:
         assert len(base64.b64decode(part.audio)) == 100 * 2 * SAMPLE_RATE // 1000 and part.transcript is None
 
 
-def test_unknown_model_fails_each_response(client: Any) -> None:
+def test_unknown_model_fails_each_response(client: Any, until: Any) -> None:
     with client.realtime.connect(model="gpt-nope-realtime") as connection:
         assert connection.recv().session.model == "gpt-nope-realtime"
         connection.response.create()
@@ -349,6 +328,17 @@ def _server_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith("openai-fake-conn"))
 
 
+def _settled_threads() -> int:
+    """The server's connection threads once earlier tests' sockets (closed by the fixture's reset)
+    have finished exiting: the same count three times 50 ms apart (at most 5 s)."""
+    seen = [-1, -2, -3]
+    deadline = time.monotonic() + 5
+    while len(set(seen[-3:])) > 1 and time.monotonic() < deadline:
+        seen.append(_server_threads())
+        time.sleep(0.05)
+    return seen[-1]
+
+
 def _raw_socket(fake: FakeOpenAI) -> socket.socket:
     """An upgraded socket without a client library (for clients that vanish)."""
     raw = socket.create_connection(("127.0.0.1", fake.port), timeout=10)
@@ -366,7 +356,7 @@ def test_many_sockets_and_vanishing_clients_leave_no_threads(openai_server: Fake
     from wsproto.events import TextMessage
 
     client.models.list()  # the client's keep-alive connection (and its server thread) exists before the baseline
-    baseline = _server_threads()
+    baseline = _settled_threads()
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         polite = [stack.enter_context(ws_connect(ws_url(openai_server), additional_headers=AUTH, open_timeout=10)) for _ in range(100)]
@@ -408,7 +398,7 @@ def _read_to_eof(sock: socket.socket) -> bytes:
 # -- scripts and faults -------------------------------------------------------------------------
 
 
-def test_scripted_text_and_tool_call(client: Any, openai_server: FakeOpenAI) -> None:
+def test_scripted_text_and_tool_call(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     from pytest_openai_fake import tool_call
 
     script = openai_server.on("realtime.response.create").once(tool_call("lookup_order", {"order": "A-1"}), "Your order ships today.")
@@ -425,7 +415,7 @@ def test_scripted_text_and_tool_call(client: Any, openai_server: FakeOpenAI) -> 
     assert [c.endpoint for c in script.calls] == ["realtime.response.create"] * 2
 
 
-def test_scripted_error_event(client: Any, openai_server: FakeOpenAI) -> None:
+def test_scripted_error_event(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     from pytest_openai_fake import error
 
     openai_server.on("realtime.response.create").once(error(429))
@@ -439,7 +429,7 @@ def test_scripted_error_event(client: Any, openai_server: FakeOpenAI) -> None:
         assert until(connection, "response.done")[-1].response.status == "completed"
 
 
-def test_scripted_error_mid_response(client: Any, openai_server: FakeOpenAI) -> None:
+def test_scripted_error_mid_response(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     from pytest_openai_fake import stream_error
 
     openai_server.on("realtime.response.create").once(stream_error(3, "Hello there, how are you today?"))
@@ -470,7 +460,7 @@ def test_scripted_drop_closes_mid_response(client: Any, openai_server: FakeOpenA
     assert "response.created" in seen and "response.done" not in seen
 
 
-def test_scripted_delay_paces_the_response(client: Any, openai_server: FakeOpenAI) -> None:
+def test_scripted_delay_paces_the_response(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     from pytest_openai_fake import delayed
 
     openai_server.on("realtime.response.create").once(delayed("one two three four", seconds=0.3))
