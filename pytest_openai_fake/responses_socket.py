@@ -69,18 +69,40 @@ _TERMINAL = {"response.completed": "completed", "response.failed": "failed", "re
 
 @functools.lru_cache(maxsize=1)
 def _server_event_adapter() -> Any:
-    from openai.types.beta.beta_responses_server_event import BetaResponsesServerEvent
+    """The SDK's server event union, or None when the installed SDK types an earlier protocol of
+    this socket (openai 2.x: error events without ``status``, no lanes, no steering): the fake
+    then sends the API's current events unchecked (docs/versions.md)."""
+    from openai.types.beta import beta_responses_server_event as module
     from pydantic import TypeAdapter
 
-    return TypeAdapter(BetaResponsesServerEvent)
+    if not hasattr(module, "BetaResponseWsError"):
+        return None
+    return TypeAdapter(module.BetaResponsesServerEvent)
+
+
+def _check(event: dict[str, Any]) -> None:
+    """Raise (pydantic's ValueError) if the installed SDK cannot parse ``event``."""
+    adapter = _server_event_adapter()
+    if adapter is not None:
+        adapter.validate_python(event)
 
 
 @functools.lru_cache(maxsize=1)
 def _client_params() -> dict[str, type]:
-    from openai.types.beta.beta_response_inject_event_param import BetaResponseInjectEventParam
-    from openai.types.beta.beta_response_steer_event_param import BetaResponseSteerEventParam
+    """The SDK's params types of ``response.steer`` and ``response.inject``, where it has them
+    (openai 2.x has neither)."""
+    import importlib
 
-    return {"response.steer": BetaResponseSteerEventParam, "response.inject": BetaResponseInjectEventParam}
+    found: dict[str, type] = {}
+    for kind, module, name in (
+        ("response.steer", "beta_response_steer_event_param", "BetaResponseSteerEventParam"),
+        ("response.inject", "beta_response_inject_event_param", "BetaResponseInjectEventParam"),
+    ):
+        try:
+            found[kind] = getattr(importlib.import_module(f"openai.types.beta.{module}"), name)
+        except (ImportError, AttributeError):
+            continue
+    return found
 
 
 def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade, cancel: threading.Event) -> Response | Reply:
@@ -180,6 +202,9 @@ class ResponsesSocket:
                 self.inbox.append(event)
             else:
                 self.create(event)
+        elif kind in ("response.steer", "response.inject") and kind not in _client_params():
+            message_text = f"pytest-openai-fake answers '{kind}' only with an openai SDK that types it (openai 3.x); see docs/versions.md."
+            self.error(400, {"type": "invalid_request_error", "code": "unsupported_value", "message": message_text, "param": "type"}, stream_id)
         elif kind == "response.steer":
             self.steer(event)
         elif kind == "response.inject":
@@ -201,7 +226,7 @@ class ResponsesSocket:
     # -- sending ----------------------------------------------------------------------------------
 
     def send(self, event: dict[str, Any]) -> None:
-        _server_event_adapter().validate_python(event)  # a bug in the fake if the SDK cannot parse it
+        _check(event)  # a bug in the fake if the SDK cannot parse it
         self.ws.send_text(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
 
     def error(self, status: int, error: dict[str, Any], stream_id: str | None) -> None:
@@ -364,7 +389,7 @@ class ResponsesSocket:
             steer["id"] = steer_id
         event = {"type": "response.steer.failed", "steer": steer, "error": {"code": code, "message": message, "type": "invalid_request_error"}}
         try:
-            _server_event_adapter().validate_python({**event, "sequence_number": 0})
+            _check({**event, "sequence_number": 0})
         except ValueError:
             # Not even the shape steer.failed hands back (no previous_response_id, input not an
             # input): the API's plain ``error`` event.
@@ -433,7 +458,7 @@ class ResponsesSocket:
             code, message = "response_already_completed", f"Response '{target.id}' has already completed; send the input with response.create and previous_response_id."
         failed = {"type": "response.inject.failed", "response_id": event["response_id"], "input": copy.deepcopy(list(event["input"])), "error": {"code": code, "message": message}}
         try:
-            _server_event_adapter().validate_python({**failed, "sequence_number": 0})
+            _check({**failed, "sequence_number": 0})
         except ValueError:
             self.error(400, {"type": "invalid_request_error", "code": code, "message": message, "param": "response_id"}, None)
             return

@@ -23,7 +23,7 @@ from .realtime import EventError, Hooks, RealtimeSession, Scripted, Transcriptio
 from .routing import Route
 from .scripting import DEFAULT, Call, Message, ScriptError, ToolCall, check_outcome, message, to_outcome
 from .server import WebSocketClosed
-from .translation import TranslationSession
+from .translation import TranslationSession, translation_available
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -114,7 +114,8 @@ def serve(app: FakeApp, request: FakeRequest, upgrade: WebSocketUpgrade) -> Resp
         from . import responses_socket
 
         return responses_socket.serve(app, request, upgrade, cancel)
-    translations = request.path == f"{base}/realtime/translations"
+    # Translation sockets exist where the installed SDK has them (openai 2.x has not: docs/versions.md).
+    translations = request.path == f"{base}/realtime/translations" and translation_available()
     if "<" in base or (request.path != f"{base}/realtime" and not translations):
         with app.lock:
             if not cancel.is_set():

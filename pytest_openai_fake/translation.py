@@ -55,6 +55,14 @@ def _client_params() -> dict[str, type]:
 
 
 @functools.lru_cache(maxsize=1)
+def translation_available() -> bool:
+    """Whether the installed SDK has realtime translation sockets (their event types)."""
+    import importlib.util
+
+    return importlib.util.find_spec("openai.types.realtime.realtime_translation_server_event") is not None
+
+
+@functools.lru_cache(maxsize=1)
 def _server_adapter() -> Any:
     from openai.types.realtime.realtime_translation_server_event import RealtimeTranslationServerEvent
     from pydantic import TypeAdapter

@@ -489,6 +489,13 @@ def _until_completed(connection: Any) -> list[Any]:
     raise AssertionError("the socket closed")
 
 
+def _error_field(event: Any, name: str) -> Any:
+    """A field of an error event's ``error``: a model under openai 3.x, a dict under 2.x (whose
+    types have the socket's earlier error shape, so the SDK keeps the API's object untyped)."""
+    error = event.error
+    return error[name] if isinstance(error, dict) else getattr(error, name)
+
+
 def _takes_stream_id(connection: Any) -> bool:
     """Whether the installed SDK's Responses socket has ``stream_id`` lanes (openai 2.x's has not)."""
     return "stream_id" in inspect.signature(connection.response.create).parameters
@@ -530,10 +537,10 @@ async def test_responses_socket_async_and_errors(async_client: Any, openai_serve
         lanes = _takes_stream_id(connection)
         await connection.response.create(model="gpt-nope", input="Hi", **({"stream_id": "s"} if lanes else {}))
         error = await connection.recv()
-        assert (error.type, error.status, error.error.code) == ("error", 404, "model_not_found")
+        assert (error.type, error.status, _error_field(error, "code")) == ("error", 404, "model_not_found")
         if lanes:
             assert error.stream_id == "s"
         await connection.response.create(model="gpt-4.1", input="Hi", background=True)
-        assert (await connection.recv()).error.param == "background"
+        assert _error_field(await connection.recv(), "param") == "background"
         await connection.send({"type": "response.nope"})
-        assert (await connection.recv()).error.param == "type"
+        assert _error_field(await connection.recv(), "param") == "type"

@@ -15,7 +15,9 @@ from websockets.sync.client import connect as ws_connect  # noqa: E402
 
 from pytest_openai_fake import FakeOpenAI  # noqa: E402
 from pytest_openai_fake.realtime import SAMPLE_RATE, speech_pcm16  # noqa: E402
-from pytest_openai_fake.translation import FRAME_BYTES, VOICE  # noqa: E402
+from pytest_openai_fake.translation import FRAME_BYTES, VOICE, translation_available  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not translation_available(), reason="this openai SDK has no realtime translations")
 
 MODEL = "gpt-realtime-translate"
 SILENCE = bytes(SAMPLE_RATE * 2 * 6 // 10)  # 600 ms: ends a phrase

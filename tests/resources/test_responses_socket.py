@@ -11,6 +11,14 @@ pytest.importorskip("wsproto", reason="needs the realtime extra: pip install 'py
 pytest.importorskip("websockets", reason="needs openai[realtime]")
 
 import openai  # noqa: E402
+from openai.types.beta import beta_responses_server_event  # noqa: E402
+
+# Steering, lanes and the error events with status are the socket's protocol as openai 3.x types
+# it; openai 2.x types an earlier one (docs/versions.md).
+pytestmark = pytest.mark.skipif(
+    not hasattr(beta_responses_server_event, "BetaResponseWsError"),
+    reason="this openai SDK types an earlier Responses socket protocol (no steering, no lanes)",
+)
 
 from pytest_openai_fake import FakeOpenAI, delayed, tool_call  # noqa: E402
 
