@@ -143,6 +143,12 @@ class FakeOpenAI:
         """What an SDK's ``base_url`` should be, e.g. ``http://127.0.0.1:4747/v1``."""
         return self._server.url + self.provider.base_path
 
+    @property
+    def websocket_base_url(self) -> str:
+        """What an SDK's ``websocket_base_url`` should be, e.g. ``ws://127.0.0.1:4747/v1``
+        (``wss://`` over TLS). openai 2.0 needs it for sockets over plain HTTP."""
+        return ("wss" if self.tls else "ws") + self.base_url.removeprefix("https" if self.tls else "http")
+
     # -- state and inspection ------------------------------------------------------------------
 
     @property
@@ -324,7 +330,10 @@ class FakeOpenAI:
         return openai.AsyncOpenAI(**self._client_options(**kwargs))
 
     def _client_options(self, **overrides: Any) -> dict[str, Any]:
-        return {"base_url": self.base_url, "api_key": FAKE_API_KEY, "max_retries": 0, **overrides}
+        # websocket_base_url: the socket endpoints (realtime, the Responses socket) at ws:// over
+        # plain HTTP. Newer SDKs derive that from base_url; openai 2.0 always dials wss://.
+        options = {"base_url": self.base_url, "websocket_base_url": self.websocket_base_url, "api_key": FAKE_API_KEY, "max_retries": 0}
+        return {**options, **overrides}
 
     def _azure_options(self, **overrides: Any) -> dict[str, Any]:
         # AzureOpenAI builds /openai/deployments/<model>/... from azure_endpoint itself.
