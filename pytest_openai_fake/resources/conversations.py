@@ -128,7 +128,9 @@ _PART_PARAMS: dict[str, type] = {
     "output_text": ResponseOutputTextParam,
     "refusal": ResponseOutputRefusalParam,
 }
-_MESSAGE_KEYS = frozenset({"id", "type", "role", "content", "status", "phase"})
+#: The keys an easy message may have: ``phase`` only where the installed SDK's message has it
+#: (openai 2.0's has none: there it is an unknown parameter, as for any member the SDK lacks).
+_MESSAGE_KEYS = frozenset({"id", "type", "role", "content", "status"} | set(params._fields(ResponseOutputMessageParam)[0]))
 
 #: Id prefixes of stored items. Those the fake's id table knows get 48 hex digits from it; the
 #: others the same shape from a hash of the per-prefix sequence.
@@ -505,7 +507,7 @@ def _message(item: dict[str, Any], path: str) -> dict[str, Any]:
         raise errors.missing_required(f"{path}.content")
     fields = params._fields(ResponseOutputMessageParam)[0]  # id: str, status and phase: Literals
     for key in ("id", "status", "phase"):
-        if key in item and item[key] is not None:
+        if key in item and key in fields and item[key] is not None:
             _check(item[key], fields[key], f"{path}.{key}")
     content = item["content"]
     allowed = ASSISTANT_PARTS if role == "assistant" else USER_PARTS
