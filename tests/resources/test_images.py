@@ -7,7 +7,6 @@ inflates the data), so these tests fail on a broken PNG, a wrong size or a blank
 from __future__ import annotations
 
 import base64
-import inspect
 import warnings
 import zlib
 from contextlib import contextmanager
@@ -20,21 +19,23 @@ from pytest_openai_fake import FakeOpenAI
 from pytest_openai_fake.determinism import count_tokens
 from pytest_openai_fake.resources import _png
 from openai.types import ImagesResponse
-import pydantic
+from tests import sdk_features
+from tests.sdk_features import sdk_knows_model, sdk_takes
 
 
-# What the installed SDK has (openai 2.x lacks some of 3.x's image parameters and reply values):
-# tests of those skip, found by feature (docs/versions.md).
-def sdk_takes(method: object, name: str) -> bool:
-    return name in inspect.signature(method).parameters  # type: ignore[arg-type]
-
-
+# What the installed SDK has (openai 2.x lacks some of 3.x's image parameters, reply values and
+# models): tests of those skip, found by feature (docs/versions.md).
 def sdk_reply_accepts(**fields: object) -> bool:
-    try:
-        ImagesResponse.model_validate({"created": 0, **fields})
-    except pydantic.ValidationError:
-        return False
-    return True
+    return sdk_features.sdk_reply_accepts(ImagesResponse, created=0, **fields)
+
+
+def needs_models(*models: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not sdk_knows_model(*models), reason=f"this openai SDK does not name {', '.join(models)}")
+
+
+SDK_CUSTOM_SIZES = pytest.mark.skipif(
+    not (sdk_knows_model("gpt-image-2") and sdk_reply_accepts(size="1536x864")), reason="this openai SDK has no gpt-image-2 custom sizes"
+)
 
 
 @contextmanager
@@ -144,13 +145,13 @@ def test_url_blobs_live_until_reset(client, openai_server):
         ("dall-e-3", "1792x1024", (1792, 1024)),
         ("dall-e-3", "1024x1792", (1024, 1792)),
         ("gpt-image-1", "1536x1024", (1536, 1024)),
-        ("gpt-image-1-mini", "1024x1536", (1024, 1536)),
+        pytest.param("gpt-image-1-mini", "1024x1536", (1024, 1536), marks=needs_models("gpt-image-1-mini")),
         ("gpt-image-1", "auto", (1024, 1024)),
         pytest.param(
             "gpt-image-2",
             "1536x864",
             (1536, 864),
-            marks=pytest.mark.skipif(not sdk_reply_accepts(size="1536x864"), reason="this openai SDK's ImagesResponse.size has no custom sizes"),
+            marks=SDK_CUSTOM_SIZES,
         ),
     ],
 )
@@ -168,7 +169,8 @@ def test_same_request_same_picture_and_prompts_differ(client):
 
     assert picture(PROMPT) == picture(PROMPT)
     assert picture(PROMPT) != picture("A lighthouse at dusk")
-    assert picture(PROMPT) != picture(PROMPT, model="gpt-image-1-mini")
+    if sdk_knows_model("gpt-image-1-mini"):
+        assert picture(PROMPT) != picture(PROMPT, model="gpt-image-1-mini")
 
 
 def test_n_images_are_all_different(client):
@@ -201,7 +203,8 @@ def test_gpt_image_reports_settings_and_usage(client):
     assert usage.input_tokens_details.text_tokens == count_tokens(PROMPT) == usage.input_tokens
     assert usage.input_tokens_details.image_tokens == 0
     assert usage.output_tokens == 2 * 1568
-    assert usage.output_tokens_details.image_tokens == usage.output_tokens
+    if "output_tokens_details" in type(usage).model_fields:  # openai 2.0's Usage has none
+        assert usage.output_tokens_details.image_tokens == usage.output_tokens
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens
 
 
@@ -298,8 +301,8 @@ def test_edit_stream(client):
         ({"model": "dall-e-2", "size": "1792x1024"}, "size", "'1792x1024' is not one of"),
         ({"model": "dall-e-3", "size": "256x256"}, "size", "The size is not supported by this model."),
         ({"model": "gpt-image-1", "size": "512x512"}, "size", "Supported values are: '1024x1024', '1536x1024'"),
-        ({"model": "gpt-image-2", "size": "1000x1000"}, "size", "multiples of 16"),
-        ({"model": "gpt-image-2", "size": "3840x960"}, "size", "aspect ratio"),
+        pytest.param({"model": "gpt-image-2", "size": "1000x1000"}, "size", "multiples of 16", marks=SDK_CUSTOM_SIZES),
+        pytest.param({"model": "gpt-image-2", "size": "3840x960"}, "size", "aspect ratio", marks=SDK_CUSTOM_SIZES),
         ({"model": "dall-e-2", "n": 11}, "n", "Expected a value <= 10, but got 11"),
         ({"model": "dall-e-2", "n": 0}, "n", "Expected a value >= 1, but got 0"),
         ({"model": "dall-e-3", "n": 2}, "n", "Expected a value <= 1, but got 2"),
@@ -444,11 +447,13 @@ def test_edit_svg_options_arrive_nested(client, openai_server):
             "Expected an array with maximum length 1, but got an array with length 2",
         ),
         ({"mask": b"raw mask"}, "mask", "Invalid file 'mask': unsupported mimetype"),
-        ({"model": "dall-e-3"}, "model", "Supported values are: 'gpt-image-1"),
+        ({"model": "dall-e-3"}, "model", "Invalid value: 'dall-e-3'. Supported values are: "),
         ({"model": "gpt-image-1", "size": "1792x1024"}, "size", "Invalid value: '1792x1024'."),
         ({"model": "gpt-image-1", "response_format": "b64_json"}, "response_format", "Unknown parameter"),
-        ({"model": "gpt-image-2", "input_fidelity": "high"}, "input_fidelity", "Unknown parameter"),
-        ({"model": "gpt-image-1-mini", "input_fidelity": "high"}, "input_fidelity", "Supported values are: 'low'."),
+        pytest.param({"model": "gpt-image-2", "input_fidelity": "high"}, "input_fidelity", "Unknown parameter", marks=needs_models("gpt-image-2")),
+        pytest.param(
+            {"model": "gpt-image-1-mini", "input_fidelity": "high"}, "input_fidelity", "Supported values are: 'low'.", marks=needs_models("gpt-image-1-mini")
+        ),
         pytest.param({"model": "gpt-image-1", "markup": ("m.png", RGBA_PNG, "image/png")}, "markup", "Unknown parameter", marks=SDK_SVG),
     ],
 )
