@@ -786,6 +786,7 @@ def test_a_huge_unknown_model_is_a_404_with_a_short_hint(client):
     assert f'"{"m" * 200}..."' in hint
 
 
+@pytest.mark.skipif(not hasattr(openai.resources.responses.Responses, "compact"), reason="this openai SDK has no responses.compact")
 def test_a_null_model_the_sdk_allows_gets_the_404_not_a_500(client):
     # responses.compact types ``model`` as Required[... | None]: null reaches the model lookup.
     with pytest.raises(openai.NotFoundError) as caught:
