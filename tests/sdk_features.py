@@ -54,8 +54,11 @@ def sdk_knows_model(*models: str) -> bool:
     return set(models) <= sdk_model_id_set()
 
 
-#: ``client.post(..., content=bytes)`` (raw bodies) exists from openai 2.x's later releases on.
-SDK_POSTS_RAW_CONTENT = sdk_takes(openai.OpenAI.post, "content")
+def raw_body(content: bytes) -> dict[str, bytes]:
+    """The keyword that makes ``client.post(path, cast_to=object, **raw_body(b"..."))`` send
+    ``content`` as the body, byte for byte: ``content=`` where the SDK has it (later 2.x, 3.x),
+    else ``body=`` (openai 2.0 sends a bytes body as is)."""
+    return {"content": content} if sdk_takes(openai.OpenAI.post, "content") else {"body": content}
 
 
 def sdk_union_types(union: Any) -> set[str]:

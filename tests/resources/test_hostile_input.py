@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from pytest_openai_fake.resources.images import render_png
+from tests.sdk_features import raw_body
 
 RAW_JSON = {"headers": {"Content-Type": "application/json"}}
 HUGE = "1" + "0" * 400  # an integer no double can hold
@@ -20,7 +21,7 @@ ASK = [{"role": "user", "content": "hi"}]
 
 
 def post_raw(client, path: str, content: bytes):
-    return client.post(path, cast_to=object, content=content, options=RAW_JSON)
+    return client.post(path, cast_to=object, **raw_body(content), options=RAW_JSON)
 
 
 @pytest.mark.parametrize(

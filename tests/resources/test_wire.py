@@ -10,6 +10,7 @@ import pytest
 
 from pytest_openai_fake import FakeOpenAI
 from pytest_openai_fake.errors import INVALID_JSON, MISSING_API_KEY
+from tests.sdk_features import raw_body
 
 AUTH = {"Authorization": "Bearer sk-test"}
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
@@ -77,7 +78,7 @@ UNPARSEABLE = {"message": INVALID_JSON, "type": "invalid_request_error", "param"
 
 
 def post_raw(client, path: str, content: bytes):
-    return client.post(path, cast_to=object, content=content, options=RAW_JSON)
+    return client.post(path, cast_to=object, **raw_body(content), options=RAW_JSON)
 
 
 def test_deeply_nested_json_is_the_unparseable_json_400(client):
@@ -88,7 +89,7 @@ def test_deeply_nested_json_is_the_unparseable_json_400(client):
 
 async def test_async_deeply_nested_json_is_the_unparseable_json_400(async_client):
     with pytest.raises(openai.BadRequestError) as caught:
-        await async_client.post("/chat/completions", cast_to=object, content=b'{"messages":' + DEEP, options=RAW_JSON)
+        await async_client.post("/chat/completions", cast_to=object, **raw_body(b'{"messages":' + DEEP), options=RAW_JSON)
     assert caught.value.body == UNPARSEABLE
 
 
@@ -101,7 +102,7 @@ def test_nan_and_infinity_are_not_json(client, content):
 
 async def test_async_nan_is_not_json(async_client):
     with pytest.raises(openai.BadRequestError) as caught:
-        await async_client.post("/embeddings", cast_to=object, content=b'{"input": [NaN]}', options=RAW_JSON)
+        await async_client.post("/embeddings", cast_to=object, **raw_body(b'{"input": [NaN]}'), options=RAW_JSON)
     assert caught.value.body == UNPARSEABLE
 
 
