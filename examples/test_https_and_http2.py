@@ -7,7 +7,7 @@ fake's throwaway CA); here one test makes its own HTTPS fake. Needs
 
 import ssl
 
-import httpx2
+import openai
 import pytest
 
 from pytest_openai_fake import FakeOpenAI
@@ -32,7 +32,8 @@ def test_https(https_fake):
 def test_http2_streaming(https_fake):
     # What any client needs: the CA bundle (or SSL_CERT_FILE / REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS).
     trust = ssl.create_default_context(cafile=https_fake.ca_bundle)
-    with httpx2.Client(http2=True, verify=trust) as http:
+    # openai.DefaultHttpxClient: the SDK's own HTTP client class (httpx2 under openai 3.x, httpx under 2.x).
+    with openai.DefaultHttpxClient(http2=True, verify=trust) as http:
         client = https_fake.client(http_client=http)
         https_fake.on("chat.completions.create").respond("streamed over HTTP/2")
         with client.chat.completions.with_streaming_response.create(
