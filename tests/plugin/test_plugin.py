@@ -24,6 +24,9 @@ def test_fixtures_work_out_of_the_box(pytester: pytest.Pytester):
             assert openai_server.requests.last.json["model"] == "gpt-4o"
             assert isinstance(openai_client, openai.OpenAI)
             assert openai_client.max_retries == 0
+            # sockets at ws:// (openai 2.0 dials wss:// unless told; docs/versions.md)
+            assert openai_client.websocket_base_url == openai_server.websocket_base_url
+            assert openai_server.websocket_base_url == "ws" + openai_server.base_url.removeprefix("http")
 
         @pytest.mark.openai_fake(models=["gpt-4o-mini"])
         def test_only_that_model_exists(openai_client):

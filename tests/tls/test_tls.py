@@ -26,6 +26,8 @@ def chat(client, **kwargs):
 
 def test_base_url_is_https_and_the_ca_bundle_is_a_pem_file(fake):
     assert fake.tls and fake.base_url.startswith("https://127.0.0.1:") and fake.base_url.endswith("/v1")
+    assert fake.websocket_base_url == "wss" + fake.base_url.removeprefix("https")
+    assert fake.client().websocket_base_url == fake.websocket_base_url
     with open(fake.ca_bundle) as f:
         assert f.read().startswith("-----BEGIN CERTIFICATE-----")
 
