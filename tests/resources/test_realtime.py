@@ -19,6 +19,8 @@ websockets = pytest.importorskip("websockets", reason="needs openai[realtime]")
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 from websockets.sync.client import connect as ws_connect  # noqa: E402
 
+import openai  # noqa: E402
+
 from pytest_openai_fake import FakeOpenAI  # noqa: E402
 from pytest_openai_fake.realtime import SAMPLE_RATE, speech_pcm16  # noqa: E402
 
@@ -443,6 +445,7 @@ def test_scripted_error_mid_response(client: Any, openai_server: FakeOpenAI, unt
     assert events[-1].response.status_details.error.type == "server_error"
 
 
+@pytest.mark.skipif(not hasattr(openai, "WebSocketConnectionClosedError"), reason="this openai SDK has no WebSocketConnectionClosedError")
 def test_scripted_drop_closes_mid_response(client: Any, openai_server: FakeOpenAI) -> None:
     from openai import WebSocketConnectionClosedError
 
@@ -489,6 +492,11 @@ def _until_completed(connection: Any) -> list[Any]:
     raise AssertionError("the socket closed")
 
 
+NEEDS_RESPONSES_SOCKET = pytest.mark.skipif(
+    not hasattr(openai.resources.beta.Beta, "responses"), reason="this openai SDK has no persistent Responses socket"
+)
+
+
 def _error_field(event: Any, name: str) -> Any:
     """A field of an error event's ``error``: a model under openai 3.x, a dict under 2.x (whose
     types have the socket's earlier error shape, so the SDK keeps the API's object untyped)."""
@@ -501,6 +509,7 @@ def _takes_stream_id(connection: Any) -> bool:
     return "stream_id" in inspect.signature(connection.response.create).parameters
 
 
+@NEEDS_RESPONSES_SOCKET
 def test_responses_socket_streams_the_sse_events_with_state(client: Any, openai_server: FakeOpenAI) -> None:
     sse = [e.type for e in client.responses.create(model="gpt-4.1", input="Hello", stream=True)]
     with client.beta.responses.connect() as connection:
@@ -524,6 +533,7 @@ def test_responses_socket_streams_the_sse_events_with_state(client: Any, openai_
     ]
 
 
+@NEEDS_RESPONSES_SOCKET
 async def test_responses_socket_async_and_errors(async_client: Any, openai_server: FakeOpenAI) -> None:
     openai_server.on("responses.create").once("Scripted over the socket")
     async with async_client.beta.responses.connect() as connection:

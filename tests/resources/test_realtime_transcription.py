@@ -12,7 +12,17 @@ pytest.importorskip("websockets", reason="needs openai[realtime]")
 from websockets.exceptions import InvalidStatus  # noqa: E402
 from websockets.sync.client import connect as ws_connect  # noqa: E402
 
+import inspect  # noqa: E402
+
+from openai.resources.realtime.realtime import Realtime  # noqa: E402
+
 from pytest_openai_fake import FakeOpenAI  # noqa: E402
+
+#: A transcription session is opened without a model: openai 2.0's connect() requires one.
+NEEDS_MODELLESS_CONNECT = pytest.mark.skipif(
+    inspect.signature(Realtime.connect).parameters["model"].default is inspect.Parameter.empty,
+    reason="this openai SDK's realtime.connect() requires a model",
+)
 from pytest_openai_fake.realtime import SAMPLE_RATE, speech_pcm16  # noqa: E402
 
 TRANSCRIPTION = {"intent": "transcription"}
@@ -24,6 +34,7 @@ def append(connection: Any, pcm: bytes) -> None:
         connection.input_audio_buffer.append(audio=base64.b64encode(pcm[at : at + 9600]).decode())
 
 
+@NEEDS_MODELLESS_CONNECT
 def test_transcription_session_round_trip(client: Any, openai_server: FakeOpenAI, until: Any) -> None:
     """The fake's own speech, committed by hand, transcribes back to its text; no responses."""
     with client.realtime.connect(extra_query=TRANSCRIPTION) as connection:
@@ -61,6 +72,7 @@ def test_transcription_session_round_trip(client: Any, openai_server: FakeOpenAI
     assert "realtime.response.create" in endpoints
 
 
+@NEEDS_MODELLESS_CONNECT
 def test_transcription_session_server_vad_commits_without_responding(client: Any, until: Any) -> None:
     audio = speech_pcm16("hello there") + bytes(2 * SAMPLE_RATE)  # a second of silence after it
     with client.realtime.connect(extra_query=TRANSCRIPTION) as connection:
@@ -77,6 +89,7 @@ def test_transcription_session_server_vad_commits_without_responding(client: Any
         assert connection.recv().type == "input_audio_buffer.cleared"
 
 
+@NEEDS_MODELLESS_CONNECT
 async def test_async_transcription_with_logprobs(async_client: Any, until: Any) -> None:
     async with async_client.realtime.connect(extra_query=TRANSCRIPTION) as connection:
         await connection.recv()
