@@ -221,13 +221,17 @@ class _Connection:
             self.last_write = time.monotonic()
 
     def _drain_waker(self) -> None:
-        with self.lock:
-            self.woken = False
+        """Empty the waker, then let workers wake the loop again. In that order: a byte a worker
+        sends while the waker is drained would be lost with ``woken`` still set, and every later
+        post would wait (until the idle timeout) for a wake that never comes. A post that sees
+        ``woken`` set before it is cleared here is taken by ``_take_replies`` right after."""
         try:
             while self.waker_r.recv(4096):
                 pass
         except (BlockingIOError, InterruptedError, OSError):
             pass
+        with self.lock:
+            self.woken = False
 
     def _receive(self, data: bytes) -> None:
         try:

@@ -114,3 +114,40 @@ def test_an_idle_http2_connection_gets_goaway_and_is_closed():
             assert 0.2 < time.monotonic() - started < 1.5
             goaway = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
             assert goaway and goaway[0].error_code == 0 and goaway[0].last_stream_id == 1
+
+
+def test_a_post_while_the_waker_is_drained_leaves_the_loop_wakeable():
+    """Regression: a worker's wake-up byte sent while the connection thread drained the waker was
+    drained with it while ``woken`` stayed set, so no later post woke the loop and replies waited
+    for the 120 s idle timeout (10 concurrent calls on one connection hung about 1 run in 10)."""
+    import select
+    import types
+
+    from pytest_openai_fake import http2
+
+    server = types.SimpleNamespace(limits=Limits())
+    conn = http2._Connection(None, ("127.0.0.1", 0), server)  # type: ignore[arg-type]
+    streams = [http2._Stream(n, [], time.monotonic() + 30) for n in (1, 3, 5)]
+    real = conn.waker_r
+
+    class PostsWhileDrained:
+        """The waker, with a second worker posting as the connection thread starts draining it."""
+
+        posted = False
+
+        def recv(self, size: int) -> bytes:
+            if not self.posted:
+                self.posted = True
+                conn._post(streams[1], ("data", b"x", False), 1)
+            return real.recv(size)
+
+    try:
+        conn._post(streams[0], ("data", b"x", False), 1)  # wakes the loop
+        conn.waker_r = PostsWhileDrained()  # type: ignore[assignment]
+        conn._drain_waker()  # the loop's turn: the waker is drained...
+        conn.ready.clear()  # ...and _take_replies takes both posts
+        conn._post(streams[2], ("data", b"x", False), 1)  # a later post must wake the loop again
+        assert select.select([real], [], [], 0)[0], "the later post sent no wake-up byte"
+    finally:
+        for sock in (real, conn.waker_w):
+            sock.close()
