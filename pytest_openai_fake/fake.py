@@ -329,6 +329,15 @@ class FakeOpenAI:
             return openai.AsyncAzureOpenAI(**self._azure_options(**kwargs))
         return openai.AsyncOpenAI(**self._client_options(**kwargs))
 
+    def httpx_client(self, *, is_async: bool = False, keep_alive: bool = True) -> Any:
+        """An ``httpx`` client (the library the Together and Mistral SDKs are built on) that trusts
+        this fake, with the fake's shared TLS context (a fresh one costs ~50 ms per client).
+        ``keep_alive=False`` keeps no idle connections (async pools belong to one event loop)."""
+        import httpx  # installed with those SDKs
+
+        limits = {} if keep_alive else {"limits": httpx.Limits(max_keepalive_connections=0)}
+        return (httpx.AsyncClient if is_async else httpx.Client)(verify=self._ssl(), **limits)
+
     def _client_options(self, **overrides: Any) -> dict[str, Any]:
         # websocket_base_url: the socket endpoints (realtime, the Responses socket) at ws:// over
         # plain HTTP. Newer SDKs derive that from base_url; openai 2.0 always dials wss://.

@@ -810,7 +810,7 @@ def together_client(openai_servers: FakeServers) -> Any:
     from .fake import FAKE_API_KEY
 
     fake = openai_servers["together"]
-    return together.Together(api_key=FAKE_API_KEY, base_url=fake.url, max_retries=0, **_together_http_client(fake, together))
+    return together.Together(api_key=FAKE_API_KEY, base_url=fake.url, max_retries=0, **_trusting(fake))
 
 
 @pytest.fixture
@@ -820,18 +820,12 @@ def async_together_client(openai_servers: FakeServers) -> Any:
     from .fake import FAKE_API_KEY
 
     fake = openai_servers["together"]
-    return together.AsyncTogether(api_key=FAKE_API_KEY, base_url=fake.url, max_retries=0, **_together_http_client(fake, together, is_async=True))
+    return together.AsyncTogether(api_key=FAKE_API_KEY, base_url=fake.url, max_retries=0, **_trusting(fake, is_async=True))
 
 
-def _together_http_client(fake: FakeOpenAI, together: Any, *, is_async: bool = False) -> dict[str, Any]:
-    """Over TLS, an HTTP client (together's own default one, httpx) that trusts the fake's CA."""
-    if not fake.tls:
-        return {}
-    import httpx  # together's HTTP library, installed with it
-
-    if is_async:
-        return {"http_client": httpx.AsyncClient(verify=fake._ssl(), limits=httpx.Limits(max_keepalive_connections=0))}
-    return {"http_client": httpx.Client(verify=fake._ssl())}
+def _trusting(fake: FakeOpenAI, *, is_async: bool = False) -> dict[str, Any]:
+    """Over TLS, ``http_client=`` that trusts the fake's CA (together's default client would not)."""
+    return {"http_client": fake.httpx_client(is_async=is_async, keep_alive=not is_async)} if fake.tls else {}
 
 
 @pytest.fixture
@@ -839,17 +833,13 @@ def mistral_client(openai_servers: FakeServers) -> Iterator[Any]:
     """``mistralai.client.Mistral`` for the fake Mistral server (sync and ``*_async`` methods);
     skips when ``mistralai`` is not installed."""
     client = pytest.importorskip("mistralai.client", reason="mistral_client needs the mistralai SDK: pip install mistralai")
-    import httpx  # mistralai's HTTP library, installed with it
-
     from .fake import FAKE_API_KEY
 
     fake = openai_servers["mistral"]
     # Its default HTTP clients build two TLS contexts (~100 ms); the fake's shared one is free.
-    sync = httpx.Client(verify=fake._ssl())
-    idle = httpx.Limits(max_keepalive_connections=0)  # async connections would outlive the test's loop
-    yield client.Mistral(
-        api_key=FAKE_API_KEY, server_url=fake.url, client=sync, async_client=httpx.AsyncClient(verify=fake._ssl(), limits=idle)
-    )
+    # Async connections would outlive the test's loop: none are kept.
+    sync = fake.httpx_client()
+    yield client.Mistral(api_key=FAKE_API_KEY, server_url=fake.url, client=sync, async_client=fake.httpx_client(is_async=True, keep_alive=False))
     sync.close()
 
 
